@@ -1,0 +1,14 @@
+/* The Check suites of common/. */
+#ifndef CHECK_COMMON_H
+#define CHECK_COMMON_H
+
+#include <check.h>
+
+Suite	*base64_suite(void);
+Suite	*buf_suite(void);
+Suite	*envelope_suite(void);
+Suite	*json_suite(void);
+Suite	*log_suite(void);
+Suite	*redact_suite(void);
+
+#endif
