@@ -7,8 +7,10 @@
 Suite	*base64_suite(void);
 Suite	*buf_suite(void);
 Suite	*envelope_suite(void);
+Suite	*jobspec_suite(void);
 Suite	*json_suite(void);
 Suite	*log_suite(void);
+Suite	*proto_suite(void);
 Suite	*redact_suite(void);
 
 #endif
