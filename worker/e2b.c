@@ -63,6 +63,9 @@ static const struct e2b_field {
 
 static int	e2b_call(struct e2b *, enum http_method, const char *,
 		    struct json_object *, size_t, struct http_req **, char **);
+static int	e2b_sandbox_call(struct e2b *, enum http_method,
+		    const char *, const char *, struct json_object *,
+		    struct http_req **, char **);
 static void	e2b_status_error(struct http_req *, char **);
 static struct json_object *e2b_json(struct http_req *, json_type, char **);
 static int	e2b_parse(struct json_object *, const char *,
@@ -195,6 +198,25 @@ e2b_call(struct e2b *e, enum http_method method, const char *path,
 	}
 	*rp = r;
 	return (0);
+}
+
+/* A call on /sandboxes/{id}{suffix}, once id is known to be sound. */
+static int
+e2b_sandbox_call(struct e2b *e, enum http_method method, const char *id,
+    const char *suffix, struct json_object *body, struct http_req **rp,
+    char **cause)
+{
+	char	*path;
+	int	 rv;
+
+	if (!e2b_valid_id(id)) {
+		xasprintf(cause, "E2B: not a sandbox id: %s", id);
+		return (-1);
+	}
+	xasprintf(&path, "/sandboxes/%s%s", id, suffix);
+	rv = e2b_call(e, method, path, body, E2B_BODY_MAX, rp, cause);
+	free(path);
+	return (rv);
 }
 
 /* Describe a failed call: "E2B: 401 Invalid API key ...". */
@@ -355,16 +377,10 @@ e2b_get(struct e2b *e, const char *id, struct e2b_sandbox **sbp,
 {
 	struct http_req		*r = NULL;
 	struct json_object	*o = NULL;
-	char			*path;
 	int			 rv = -1;
 
 	*sbp = NULL;
-	if (!e2b_valid_id(id)) {
-		xasprintf(cause, "E2B: not a sandbox id: %s", id);
-		return (-1);
-	}
-	xasprintf(&path, "/sandboxes/%s", id);
-	if (e2b_call(e, HTTP_GET, path, NULL, E2B_BODY_MAX, &r, cause) == -1)
+	if (e2b_sandbox_call(e, HTTP_GET, id, "", NULL, &r, cause) == -1)
 		goto out;
 	if (http_status(r) == 404) {
 		rv = 0;
@@ -380,7 +396,6 @@ e2b_get(struct e2b *e, const char *id, struct e2b_sandbox **sbp,
 out:
 	json_object_put(o);
 	http_req_free(&r);
-	free(path);
 	return (rv);
 }
 
@@ -519,17 +534,12 @@ e2b_set_timeout(struct e2b *e, const char *id, int timeout_s, char **cause)
 {
 	struct json_object	*body;
 	struct http_req		*r = NULL;
-	char			*path;
 	int			 rv = -1;
 
-	if (!e2b_valid_id(id)) {
-		xasprintf(cause, "E2B: not a sandbox id: %s", id);
-		return (-1);
-	}
-	xasprintf(&path, "/sandboxes/%s/timeout", id);
 	body = json_object_new_object();
 	json_add_int(body, "timeout", timeout_s);
-	if (e2b_call(e, HTTP_POST, path, body, E2B_BODY_MAX, &r, cause) == 0) {
+	if (e2b_sandbox_call(e, HTTP_POST, id, "/timeout", body, &r,
+	    cause) == 0) {
 		if (http_status(r) / 100 == 2)
 			rv = 0;
 		else
@@ -537,7 +547,6 @@ e2b_set_timeout(struct e2b *e, const char *id, int timeout_s, char **cause)
 	}
 	json_object_put(body);
 	http_req_free(&r);
-	free(path);
 	return (rv);
 }
 
@@ -546,16 +555,9 @@ int
 e2b_kill(struct e2b *e, const char *id, char **cause)
 {
 	struct http_req	*r = NULL;
-	char		*path;
 	int		 rv = -1;
 
-	if (!e2b_valid_id(id)) {
-		xasprintf(cause, "E2B: not a sandbox id: %s", id);
-		return (-1);
-	}
-	xasprintf(&path, "/sandboxes/%s", id);
-	if (e2b_call(e, HTTP_DELETE, path, NULL, E2B_BODY_MAX, &r,
-	    cause) == 0) {
+	if (e2b_sandbox_call(e, HTTP_DELETE, id, "", NULL, &r, cause) == 0) {
 		if (http_status(r) / 100 == 2 || http_status(r) == 404) {
 			log_debug("e2b: sandbox %s %s", id,
 			    http_status(r) == 404 ? "was already gone" :
@@ -565,7 +567,6 @@ e2b_kill(struct e2b *e, const char *id, char **cause)
 			e2b_status_error(r, cause);
 	}
 	http_req_free(&r);
-	free(path);
 	return (rv);
 }
 
