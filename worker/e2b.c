@@ -84,6 +84,7 @@ e2b_new(struct http_ctx *http, const char *key, char **cause)
 {
 	struct e2b	*e;
 	const char	*url, *domain;
+	char		*api = NULL;
 
 	if (key == NULL || *key == '\0') {
 		xasprintf(cause, "E2B_API_KEY is not set: an E2B API key is "
@@ -103,8 +104,7 @@ e2b_new(struct http_ctx *http, const char *key, char **cause)
 		return (NULL);
 	}
 	url = getenv("E2B_API_URL");
-	if (url != NULL && *url != '\0' && strncmp(url, "http://", 7) != 0 &&
-	    strncmp(url, "https://", 8) != 0) {
+	if (url != NULL && *url != '\0' && (api = http_base_url(url)) == NULL) {
 		xasprintf(cause, "E2B_API_URL: not an http:// or https:// "
 		    "URL: %s", url);
 		return (NULL);
@@ -113,13 +113,10 @@ e2b_new(struct http_ctx *http, const char *key, char **cause)
 	e->e_http = http;
 	e->e_key = xstrdup(key);
 	e->e_domain = xstrdup(domain);
-	if (url != NULL && *url != '\0')
-		e->e_api = xstrdup(url);
+	if (api != NULL)
+		e->e_api = api;
 	else
 		xasprintf(&e->e_api, "https://api.%s", domain);
-	e->e_api[strcspn(e->e_api, "\r\n")] = '\0';
-	while (strlen(e->e_api) > 8 && e->e_api[strlen(e->e_api) - 1] == '/')
-		e->e_api[strlen(e->e_api) - 1] = '\0';
 	e->e_retry = e2b_retry_default;
 	if (redact_add(key) == -1)
 		log_debug("e2b: the API key is too short to be redacted");
@@ -227,22 +224,13 @@ e2b_status_error(struct http_req *r, char **cause)
 	struct json_object	*o;
 	const char		*msg = NULL;
 	char			*why = NULL, *text, *clean;
-	size_t			 i;
 
 	o = json_parse(buf_str(b), buf_len(b), &why);
 	free(why);
 	if (o != NULL)
 		msg = json_peek_string(o, "message");
-	if (msg != NULL)
-		text = xstrdup(msg);
-	else {
-		/* Not E2B's JSON (a proxy's page?): a printable excerpt. */
-		text = xstrndup(buf_str(b), buf_len(b) < E2B_MESSAGE_MAX ?
-		    buf_len(b) : E2B_MESSAGE_MAX);
-		for (i = 0; text[i] != '\0'; i++)
-			if (!isprint((unsigned char)text[i]))
-				text[i] = ' ';
-	}
+	/* Not E2B's JSON (a proxy's page?): a printable excerpt. */
+	text = msg != NULL ? xstrdup(msg) : http_excerpt(r, E2B_MESSAGE_MAX);
 	clean = redact(text);
 	if (*clean == '\0')
 		xasprintf(cause, "E2B: %ld (no message)", http_status(r));

@@ -27,8 +27,8 @@ struct e2b_create {
 	int			 ec_timeout_s;	/* lifetime; 0: E2B's default */
 	const char		*ec_job;	/* metadata skillbox_job */
 	const char		*ec_host;	/* metadata skillbox_host */
-	struct json_object	*ec_envs;	/* envVars (string map), or NULL */
-	int			 ec_secure;	/* ask for an envd access token */
+	struct json_object	*ec_envs;	/* envVars string map, or NULL */
+	int			 ec_secure;	/* ask for an envd token */
 	int			 ec_internet;	/* allow_internet_access */
 };
 

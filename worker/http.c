@@ -503,11 +503,11 @@ http_next_delay(struct http_req *r, CURLcode code)
 	struct http_try	t;
 
 	if (r->r_cancelled || r->r_delivered > 0 ||
-	    (r->r_outcome != HTTP_OK && r->r_outcome != HTTP_ENET))
+	    (r->r_outcome != HTTP_COMPLETE && r->r_outcome != HTTP_ENET))
 		return (-1);
 	memset(&t, 0, sizeof(t));
 	t.ht_attempt = r->r_attempt;
-	if (r->r_outcome == HTTP_OK) {
+	if (r->r_outcome == HTTP_COMPLETE) {
 		t.ht_status = r->r_status;
 		t.ht_retry_after = http_header(r, "retry-after");
 	} else
@@ -522,7 +522,7 @@ http_log_attempt(struct http_req *r)
 {
 	long	ms = http_now_ms() - r->r_tattempt;
 
-	if (r->r_outcome == HTTP_OK)
+	if (r->r_outcome == HTTP_COMPLETE)
 		log_debug("http: %s %s: %ld (%ld ms, attempt %d)",
 		    http_method_name(r->r_method), r->r_path, r->r_status, ms,
 		    r->r_attempt);
@@ -547,7 +547,7 @@ http_attempt_done(struct http_req *r, CURLcode code)
 	else if (code == CURLE_OK) {
 		curl_easy_getinfo(r->r_easy, CURLINFO_RESPONSE_CODE,
 		    &r->r_status);
-		r->r_outcome = HTTP_OK;
+		r->r_outcome = HTTP_COMPLETE;
 	} else
 		http_note(r, HTTP_ENET, r->r_errbuf[0] != '\0' ?
 		    r->r_errbuf : curl_easy_strerror(code));
@@ -593,7 +593,7 @@ http_run(struct http_ctx *ctx, struct http_req *r, char **cause)
 			return (-1);
 		}
 	}
-	if (r->r_outcome != HTTP_OK) {
+	if (r->r_outcome != HTTP_COMPLETE) {
 		xasprintf(cause, "%s", r->r_cause);
 		return (-1);
 	}
@@ -669,4 +669,40 @@ http_escape(const char *s)
 	}
 	*o = '\0';
 	return (out);
+}
+
+/*
+ * A base URL to append paths to: url without trailing slashes, or NULL
+ * if it is not an http:// or https:// URL.
+ */
+char *
+http_base_url(const char *url)
+{
+	char	*base;
+	size_t	 len;
+
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return (NULL);
+	if (strpbrk(url, "\r\n") != NULL)
+		return (NULL);
+	base = xstrdup(url);
+	len = strlen(base);
+	while (len > 8 && base[len - 1] == '/')
+		base[--len] = '\0';
+	return (base);
+}
+
+/* The first max bytes of the response body, control bytes as spaces. */
+char *
+http_excerpt(const struct http_req *r, size_t max)
+{
+	const struct buf	*b = http_body(r);
+	char			*text;
+	size_t			 i;
+
+	text = xstrndup(buf_str(b), buf_len(b) < max ? buf_len(b) : max);
+	for (i = 0; text[i] != '\0'; i++)
+		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+			text[i] = ' ';
+	return (text);
 }

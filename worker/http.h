@@ -43,7 +43,7 @@ enum http_method {
 /* How a request ended. */
 enum http_outcome {
 	HTTP_PENDING,		/* not finished */
-	HTTP_OK,		/* a whole response arrived (any status) */
+	HTTP_COMPLETE,		/* a whole response arrived (any status) */
 	HTTP_ENET,		/* connection failed, dropped or timed out */
 	HTTP_ESINK,		/* the sink refused the data */
 	HTTP_ETOOBIG,		/* body or headers over their cap */
@@ -112,5 +112,7 @@ const char	*http_method_name(enum http_method);
 long		 http_retry_delay(const struct http_retry *,
 		    const struct http_try *, uint32_t);
 char		*http_escape(const char *);
+char		*http_base_url(const char *);
+char		*http_excerpt(const struct http_req *, size_t);
 
 #endif /* WORKER_HTTP_H */

@@ -34,7 +34,7 @@ struct http_ctx {
 	struct event_base	*hc_base;
 	CURLM			*hc_multi;
 	struct event		 hc_timer;	/* curl's one timer */
-	struct event		 hc_reap;	/* finishes cancelled requests */
+	struct event		 hc_reap;	/* finishes cancelled ones */
 	TAILQ_HEAD(, http_req)	 hc_reqs;	/* started, not finished */
 	LIST_HEAD(, http_sock)	 hc_socks;	/* sockets being watched */
 };

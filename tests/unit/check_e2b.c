@@ -19,30 +19,12 @@
 
 #define KEY	"e2b_0123456789abcdef0123456789abcdef"
 
-static struct event_base	*base;
-static struct http_ctx		*ctx;
 static const struct http_retry	 fast = { 4, 5, 20, 5000 };
 
 static const char	*created = "{\"sandboxID\":\"iabc123\","
     "\"templateID\":\"tpl1\",\"alias\":\"claude\",\"clientID\":\"x\","
     "\"envdVersion\":\"0.6.13\",\"envdAccessToken\":\"tok-123456\","
     "\"trafficAccessToken\":null,\"domain\":null}";
-
-static void
-setup(void)
-{
-	base = event_base_new();
-	ctx = http_ctx_new(base);
-	unsetenv("E2B_API_URL");
-	unsetenv("E2B_DOMAIN");
-}
-
-static void
-teardown(void)
-{
-	http_ctx_free(&ctx);
-	event_base_free(base);
-}
 
 /* A client pointed at the mock. */
 static struct e2b *
@@ -52,7 +34,7 @@ client(struct mock *m)
 	char		*cause = NULL;
 
 	setenv("E2B_API_URL", mock_url(m), 1);
-	e = e2b_new(ctx, KEY, &cause);
+	e = e2b_new(mock_ctx, KEY, &cause);
 	ck_assert_msg(e != NULL, "%s", cause);
 	e2b_set_retry(e, &fast);
 	return (e);
@@ -251,35 +233,35 @@ START_TEST(test_e2b_config)
 	struct e2b	*e;
 	char		*cause = NULL;
 
-	ck_assert_ptr_null(e2b_new(ctx, NULL, &cause));
+	ck_assert_ptr_null(e2b_new(mock_ctx, NULL, &cause));
 	ck_assert_ptr_nonnull(strstr(cause, "E2B_API_KEY"));
 	free(cause);
-	ck_assert_ptr_null(e2b_new(ctx, "", &cause));
+	ck_assert_ptr_null(e2b_new(mock_ctx, "", &cause));
 	ck_assert_ptr_nonnull(strstr(cause, "E2B_API_KEY"));
 	free(cause);
-	ck_assert_ptr_null(e2b_new(ctx, "e2b_abc\r\nX: y", &cause));
+	ck_assert_ptr_null(e2b_new(mock_ctx, "e2b_abc\r\nX: y", &cause));
 	free(cause);
 
-	e = e2b_new(ctx, KEY, &cause);
+	e = e2b_new(mock_ctx, KEY, &cause);
 	ck_assert_str_eq(e2b_api_url(e), "https://api.e2b.app");
 	ck_assert_str_eq(e2b_domain(e), "e2b.app");
 	e2b_free(&e);
 	setenv("E2B_DOMAIN", "example.test", 1);
-	e = e2b_new(ctx, KEY, &cause);
+	e = e2b_new(mock_ctx, KEY, &cause);
 	ck_assert_str_eq(e2b_api_url(e), "https://api.example.test");
 	ck_assert_str_eq(e2b_domain(e), "example.test");
 	e2b_free(&e);
 	setenv("E2B_API_URL", "http://127.0.0.1:3000/", 1);
-	e = e2b_new(ctx, KEY, &cause);
+	e = e2b_new(mock_ctx, KEY, &cause);
 	ck_assert_str_eq(e2b_api_url(e), "http://127.0.0.1:3000");
 	e2b_free(&e);
 	setenv("E2B_API_URL", "ftp://x", 1);
-	ck_assert_ptr_null(e2b_new(ctx, KEY, &cause));
+	ck_assert_ptr_null(e2b_new(mock_ctx, KEY, &cause));
 	ck_assert_ptr_nonnull(strstr(cause, "E2B_API_URL"));
 	free(cause);
 	unsetenv("E2B_API_URL");
 	setenv("E2B_DOMAIN", "bad domain", 1);
-	ck_assert_ptr_null(e2b_new(ctx, KEY, &cause));
+	ck_assert_ptr_null(e2b_new(mock_ctx, KEY, &cause));
 	ck_assert_ptr_nonnull(strstr(cause, "E2B_DOMAIN"));
 	free(cause);
 	/* The key was registered for redaction. */
@@ -449,7 +431,7 @@ e2b_suite(void)
 	Suite	*s = suite_create("e2b");
 	TCase	*tc = tcase_create("calls");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, mock_setup, mock_teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_e2b_create);
 	tcase_add_loop_test(tc, test_e2b_create_errors, 0,

@@ -16,25 +16,9 @@
 #include "mock_http.h"
 #include "check_worker.h"
 
-static struct event_base	*base;
-static struct http_ctx		*ctx;
 
 /* Quick retries for tests: many attempts, small backoffs. */
 static const struct http_retry	fast = { 10, 20, 80, 3000 };
-
-static void
-setup(void)
-{
-	base = event_base_new();
-	ctx = http_ctx_new(base);
-}
-
-static void
-teardown(void)
-{
-	http_ctx_free(&ctx);
-	event_base_free(base);
-}
 
 /* Build a request for path on the mock. */
 static struct http_req *
@@ -56,7 +40,7 @@ START_TEST(test_http_get_body_and_headers)
 	struct http_req	*r = req_for(m, HTTP_GET, "/x?y=1");
 	char		*cause = NULL;
 
-	ck_assert_int_eq(http_run(ctx, r, &cause), 0);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), 0);
 	ck_assert_int_eq(http_status(r), 200);
 	ck_assert_str_eq(buf_str(http_body(r)), "hello");
 	ck_assert_str_eq(http_header(r, "x-next-token"), "abc");
@@ -85,7 +69,7 @@ START_TEST(test_http_post_body_headers)
 
 	http_req_header(r, "X-Thing", "v1");
 	http_req_body(r, "application/json", "{\"a\":1}", 7);
-	ck_assert_int_eq(http_run(ctx, r, &cause), 0);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), 0);
 	ck_assert_int_eq(http_status(r), 201);
 	rec = mock_request(m, 0);
 	ck_assert_str_eq(json_peek_string(rec, "method"), "POST");
@@ -99,7 +83,7 @@ START_TEST(test_http_post_body_headers)
 	http_req_free(&r);
 
 	r = req_for(m, HTTP_DELETE, "/d");
-	ck_assert_int_eq(http_run(ctx, r, &cause), 0);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), 0);
 	ck_assert_int_eq(http_status(r), 204);
 	ck_assert_str_eq(json_peek_string(mock_request(m, 1), "method"),
 	    "DELETE");
@@ -107,7 +91,7 @@ START_TEST(test_http_post_body_headers)
 
 	r = req_for(m, HTTP_PUT, "/u");
 	http_req_body_own(r, "text/plain", xstrdup("abc"), 3);
-	ck_assert_int_eq(http_run(ctx, r, &cause), 0);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), 0);
 	ck_assert_str_eq(json_peek_string(mock_request(m, 2), "method"),
 	    "PUT");
 	http_req_free(&r);
@@ -129,7 +113,7 @@ START_TEST(test_http_body_cap)
 	m = mock_start(steps, 1);
 	r = req_for(m, HTTP_GET, "/big");
 	http_req_limit(r, 1000);
-	ck_assert_int_eq(http_run(ctx, r, &cause), -1);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), -1);
 	ck_assert_int_eq(http_outcome(r), HTTP_ETOOBIG);
 	ck_assert_ptr_nonnull(strstr(cause, "cap of 1000 bytes"));
 	free(cause);
@@ -174,7 +158,7 @@ START_TEST(test_http_sink_stream)
 	memset(&s, 0, sizeof(s));
 	buf_init(&s.s_data, 1024);
 	http_req_sink(r, sink_cb, &s);
-	ck_assert_int_eq(http_run(ctx, r, &cause), 0);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), 0);
 	ck_assert_str_eq(buf_str(&s.s_data), "0123456789abcdefghij");
 	ck_assert_uint_eq(http_delivered(r), 20);
 	ck_assert_uint_eq(buf_len(http_body(r)), 0);
@@ -184,7 +168,7 @@ START_TEST(test_http_sink_stream)
 	buf_reset(&s.s_data);
 	r = req_for(m, HTTP_GET, "/err");
 	http_req_sink(r, sink_cb, &s);
-	ck_assert_int_eq(http_run(ctx, r, &cause), 0);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), 0);
 	ck_assert_int_eq(http_status(r), 503);
 	ck_assert_uint_eq(buf_len(&s.s_data), 0);
 	ck_assert_str_eq(buf_str(http_body(r)), "{\"code\":503}");
@@ -210,7 +194,7 @@ START_TEST(test_http_sink_abort)
 	s.s_fail_at = 2;
 	http_req_sink(r, sink_cb, &s);
 	http_req_retry(r, &fast);
-	ck_assert_int_eq(http_run(ctx, r, &cause), -1);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), -1);
 	ck_assert_int_eq(http_outcome(r), HTTP_ESINK);
 	ck_assert_str_eq(cause, "sink says no");
 	ck_assert_int_eq(http_attempts(r), 1);
@@ -263,7 +247,7 @@ START_TEST(test_http_retry)
 
 	http_req_body(r, "application/json", "{}", 2);
 	http_req_retry(r, &rc->rc_policy);
-	ck_assert_int_eq(http_run(ctx, r, &cause), 0);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), 0);
 	ck_assert_int_eq(http_status(r), rc->rc_status);
 	ck_assert_int_ge(http_attempts(r), rc->rc_min);
 	ck_assert_int_le(http_attempts(r), rc->rc_max);
@@ -290,7 +274,7 @@ START_TEST(test_http_connect_refused_retried)
 	mock_stop(&m);
 	r = http_req_new(HTTP_GET, url);
 	http_req_retry(r, &four);
-	ck_assert_int_eq(http_run(ctx, r, &cause), -1);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), -1);
 	ck_assert_int_eq(http_outcome(r), HTTP_ENET);
 	ck_assert_int_eq(http_attempts(r), 4);
 	ck_assert_ptr_nonnull(cause);
@@ -309,7 +293,7 @@ START_TEST(test_http_lowspeed)
 	char		*cause = NULL;
 
 	http_req_timeouts(r, -1, 1, -1);
-	ck_assert_int_eq(http_run(ctx, r, &cause), -1);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), -1);
 	ck_assert_int_eq(http_outcome(r), HTTP_ENET);
 	ck_assert_ptr_nonnull(strstr(cause, "too slow"));
 	free(cause);
@@ -343,11 +327,11 @@ START_TEST(test_http_cancel_while_running)
 	int		 ticks = 0;
 
 	/* Other events keep firing while the request runs. */
-	cancel = evtimer_new(base, cancel_cb, ctx);
+	cancel = evtimer_new(mock_base, cancel_cb, mock_ctx);
 	evtimer_add(cancel, &tv);
-	tick = event_new(base, -1, EV_PERSIST, tick_cb, &ticks);
+	tick = event_new(mock_base, -1, EV_PERSIST, tick_cb, &ticks);
 	event_add(tick, &tv2);
-	ck_assert_int_eq(http_run(ctx, r, &cause), -1);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), -1);
 	ck_assert_int_eq(http_outcome(r), HTTP_ECANCEL);
 	ck_assert_str_eq(cause, "cancelled");
 	ck_assert_int_gt(ticks, 0);
@@ -370,9 +354,10 @@ START_TEST(test_http_async_and_cancel_backoff)
 {
 	static const struct mock_step	steps[] = {
 		{ .ms_path = "/ok", .ms_status = 200 },
-		{ .ms_path = "/bad", .ms_status = 503 },
+		{ .ms_path = "/bad", .ms_status = 429, .ms_headers =
+		    "Retry-After: 30\n" },
 	};
-	static const struct http_retry	slow = { 5, 5000, 5000, 60000 };
+	static const struct http_retry	slow = { 5, 10, 10, 60000 };
 	struct mock	*m = mock_start(steps, 2);
 	struct http_req	*a = req_for(m, HTTP_GET, "/ok");
 	struct http_req	*b = req_for(m, HTTP_GET, "/bad");
@@ -382,13 +367,13 @@ START_TEST(test_http_async_and_cancel_backoff)
 
 	/* Two at once; the second waits in backoff until cancelled. */
 	http_req_retry(b, &slow);
-	ck_assert_int_eq(http_start(ctx, a, done_cb, &done), 0);
-	ck_assert_int_eq(http_start(ctx, b, done_cb, &done), 0);
-	ck_assert_int_eq(http_start(ctx, b, done_cb, &done), -1);
-	cancel = evtimer_new(base, cancel_cb, ctx);
+	ck_assert_int_eq(http_start(mock_ctx, a, done_cb, &done), 0);
+	ck_assert_int_eq(http_start(mock_ctx, b, done_cb, &done), 0);
+	ck_assert_int_eq(http_start(mock_ctx, b, done_cb, &done), -1);
+	cancel = evtimer_new(mock_base, cancel_cb, mock_ctx);
 	evtimer_add(cancel, &tv);
 	while (done < 2)
-		event_base_loop(base, EVLOOP_ONCE);
+		event_base_loop(mock_base, EVLOOP_ONCE);
 	ck_assert_int_eq(mock_count(m), 2);
 	event_free(cancel);
 	mock_stop(&m);
@@ -407,7 +392,7 @@ START_TEST(test_http_log_hides_headers)
 
 	http_req_header(r, "X-API-Key", "hdr-value-never-logged");
 	http_req_body(r, "application/json", "body-never-logged", 17);
-	ck_assert_int_eq(http_run(ctx, r, &cause), 0);
+	ck_assert_int_eq(http_run(mock_ctx, r, &cause), 0);
 	text = mock_captured(f);
 	ck_assert_msg(strstr(text, "POST /v2/sandboxes: 401") != NULL,
 	    "log: %s", text);
@@ -500,7 +485,7 @@ http_suite(void)
 	TCase	*tr = tcase_create("retries");
 	TCase	*tp = tcase_create("pure");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, mock_setup, mock_teardown);
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_http_get_body_and_headers);
 	tcase_add_test(tc, test_http_post_body_headers);
@@ -513,7 +498,7 @@ http_suite(void)
 	tcase_add_test(tc, test_http_log_hides_headers);
 	suite_add_tcase(s, tc);
 
-	tcase_add_checked_fixture(tr, setup, teardown);
+	tcase_add_checked_fixture(tr, mock_setup, mock_teardown);
 	tcase_set_timeout(tr, 20);
 	tcase_add_loop_test(tr, test_http_retry, 0,
 	    sizeof(retry_cases) / sizeof(retry_cases[0]));

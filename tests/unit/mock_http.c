@@ -24,6 +24,7 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "http.h"
 #include "json.h"
 #include "log.h"
 #include "mock_http.h"
@@ -47,6 +48,9 @@ struct mock_reply {
 	size_t			 mr_off;
 	struct event		*mr_ev;
 };
+
+struct event_base		*mock_base;
+struct http_ctx			*mock_ctx;
 
 static const struct mock_step	*mock_steps;
 static size_t			 mock_nsteps;
@@ -436,4 +440,23 @@ mock_captured(FILE *f)
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		(void)buf_add(&b, chunk, n);
 	return (buf_detach(&b, NULL));
+}
+
+/* A checked fixture: a fresh base and context, no E2B settings. */
+void
+mock_setup(void)
+{
+	mock_base = event_base_new();
+	mock_ctx = http_ctx_new(mock_base);
+	unsetenv("E2B_API_URL");
+	unsetenv("E2B_DOMAIN");
+	unsetenv("E2B_SANDBOX_URL");
+}
+
+void
+mock_teardown(void)
+{
+	http_ctx_free(&mock_ctx);
+	event_base_free(mock_base);
+	mock_base = NULL;
 }

@@ -29,6 +29,15 @@ struct mock_step {
 };
 
 struct mock;
+struct http_ctx;
+struct event_base;
+
+/* The event base and HTTP context of a test (mock_setup/teardown). */
+extern struct event_base	*mock_base;
+extern struct http_ctx		*mock_ctx;
+
+void		 mock_setup(void);
+void		 mock_teardown(void);
 
 struct mock	*mock_start(const struct mock_step *, size_t);
 void		 mock_stop(struct mock **);
