@@ -62,7 +62,7 @@ struct server {
 };
 
 static void	server_request(struct evhttp_request *, void *);
-static int	server_messages(struct server *, struct evhttp_request *,
+static void	server_messages(struct server *, struct evhttp_request *,
 		    struct json_object *, const char *);
 static struct json_object *server_body(struct server *,
 		    struct evhttp_request *, size_t *, char **);
@@ -193,10 +193,9 @@ server_request(struct evhttp_request *req, void *arg)
 	uri = evhttp_request_get_evhttp_uri(req);
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (evhttp_request_get_command(req) == EVHTTP_REQ_POST &&
-	    path != NULL && strcmp(path, "/v1/messages") == 0) {
-		if (server_messages(srv, req, line, id) == 0)
-			return;
-	} else {
+	    path != NULL && strcmp(path, "/v1/messages") == 0)
+		server_messages(srv, req, line, id);
+	else {
 		log_debug("%s %s: not found", server_method(
 		    evhttp_request_get_command(req)),
 		    evhttp_request_get_uri(req));
@@ -208,11 +207,8 @@ server_request(struct evhttp_request *req, void *arg)
 	json_object_put(line);
 }
 
-/*
- * POST /v1/messages: check the body, log it, pick the entry and start
- * the reply.  Returns 0 if line was consumed, -1 if the caller frees it.
- */
-static int
+/* POST /v1/messages: check the body, pick the entry, reply, log line. */
+static void
 server_messages(struct server *srv, struct evhttp_request *req,
     struct json_object *line, const char *id)
 {
@@ -233,7 +229,7 @@ server_messages(struct server *srv, struct evhttp_request *req,
 		free(msg);
 		free(cause);
 		json_object_put(body);
-		return (-1);
+		return;
 	}
 	json_add_int(line, "body_bytes", (int64_t)len);
 	json_object_object_add(line, "summary", reqlog_summary(body));
@@ -245,9 +241,7 @@ server_messages(struct server *srv, struct evhttp_request *req,
 	if (e->e_delay_ms > 0)
 		json_add_int(line, "delay_ms", e->e_delay_ms);
 	server_log(srv, line);
-	json_object_put(line);
 	json_object_put(body);
-	return (0);
 }
 
 /* The request body as JSON (dumped first if asked); NULL with a cause. */
