@@ -19,6 +19,7 @@ main(void)
 	srunner_add_suite(sr, log_suite());
 	srunner_add_suite(sr, proto_suite());
 	srunner_add_suite(sr, redact_suite());
+	srunner_add_suite(sr, zev_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -12,5 +12,6 @@ Suite	*json_suite(void);
 Suite	*log_suite(void);
 Suite	*proto_suite(void);
 Suite	*redact_suite(void);
+Suite	*zev_suite(void);
 
 #endif
