@@ -61,11 +61,14 @@ static const struct e2b_field {
 };
 #define E2B_NFIELDS	(sizeof(e2b_fields) / sizeof(e2b_fields[0]))
 
-static int	e2b_call(struct e2b *, enum http_method, const char *,
-		    struct json_object *, size_t, struct http_req **, char **);
-static int	e2b_sandbox_call(struct e2b *, enum http_method,
-		    const char *, const char *, struct json_object *,
-		    struct http_req **, char **);
+static struct http_req *e2b_request(struct e2b *, enum http_method,
+		    const char *, struct json_object *, size_t);
+static struct http_req *e2b_sandbox_req(struct e2b *, enum http_method,
+		    const char *, const char *, struct json_object *, char **);
+static int	e2b_run(struct e2b *, struct http_req *, char **);
+static void	e2b_neterr(struct http_req *, char **);
+static int	e2b_result(struct http_req *, int, char **);
+static int	e2b_judge(struct http_req *, char **);
 static void	e2b_status_error(struct http_req *, char **);
 static struct json_object *e2b_json(struct http_req *, json_type, char **);
 static int	e2b_parse(struct json_object *, const char *,
@@ -157,19 +160,14 @@ e2b_domain(const struct e2b *e)
 	return (e->e_domain);
 }
 
-/*
- * Run one call with an optional JSON body.  Returns 0 with the finished
- * request in *rp when a response arrived, whatever its status, and -1
- * with *cause set when none did (after the retries).
- */
-static int
-e2b_call(struct e2b *e, enum http_method method, const char *path,
-    struct json_object *body, size_t max, struct http_req **rp,
-    char **cause)
+/* A control-plane request for path with an optional JSON body. */
+static struct http_req *
+e2b_request(struct e2b *e, enum http_method method, const char *path,
+    struct json_object *body, size_t max)
 {
 	struct http_req	*r;
 	const char	*text;
-	char		*url, *err = NULL;
+	char		*url;
 
 	xasprintf(&url, "%s%s", e->e_api, path);
 	r = http_req_new(method, url);
@@ -185,35 +183,65 @@ e2b_call(struct e2b *e, enum http_method method, const char *path,
 	http_req_limit(r, max);
 	http_req_timeouts(r, E2B_CONNECT_MS, E2B_LOWSPEED_S, E2B_TOTAL_MS);
 	http_req_retry(r, &e->e_retry);
-	if (http_run(e->e_http, r, &err) == -1) {
-		xasprintf(cause, "E2B: %s %s: %s (%d attempt%s)",
-		    http_method_name(method), path, err, http_attempts(r),
-		    http_attempts(r) == 1 ? "" : "s");
-		free(err);
-		http_req_free(&r);
-		return (-1);
-	}
-	*rp = r;
-	return (0);
+	return (r);
 }
 
-/* A call on /sandboxes/{id}{suffix}, once id is known to be sound. */
-static int
-e2b_sandbox_call(struct e2b *e, enum http_method method, const char *id,
-    const char *suffix, struct json_object *body, struct http_req **rp,
-    char **cause)
+/* The request for /sandboxes/{id}{suffix}, once id is known sound. */
+static struct http_req *
+e2b_sandbox_req(struct e2b *e, enum http_method method, const char *id,
+    const char *suffix, struct json_object *body, char **cause)
 {
-	char	*path;
-	int	 rv;
+	struct http_req	*r;
+	char		*path;
 
 	if (!e2b_valid_id(id)) {
 		xasprintf(cause, "E2B: not a sandbox id: %s", id);
-		return (-1);
+		return (NULL);
 	}
 	xasprintf(&path, "/sandboxes/%s%s", id, suffix);
-	rv = e2b_call(e, method, path, body, E2B_BODY_MAX, rp, cause);
+	r = e2b_request(e, method, path, body, E2B_BODY_MAX);
 	free(path);
-	return (rv);
+	return (r);
+}
+
+/*
+ * Run r (NULL: fail, the cause is set).  Returns 0 when a response
+ * arrived, whatever its status, -1 with *cause set when none did.
+ */
+static int
+e2b_run(struct e2b *e, struct http_req *r, char **cause)
+{
+	char	*err = NULL;
+
+	if (r == NULL)
+		return (-1);
+	if (http_run(e->e_http, r, &err) == 0)
+		return (0);
+	free(err);
+	e2b_neterr(r, cause);
+	return (-1);
+}
+
+/* No answer came: "E2B: POST /v2/sandboxes: why (N attempts)". */
+static void
+e2b_neterr(struct http_req *r, char **cause)
+{
+	xasprintf(cause, "E2B: %s: %s (%d attempt%s)", http_req_what(r),
+	    http_cause(r), http_attempts(r), http_attempts(r) == 1 ? "" : "s");
+}
+
+/* Did a finished call succeed?  2xx does, and 404 too if gone_ok. */
+static int
+e2b_result(struct http_req *r, int gone_ok, char **cause)
+{
+	if (http_outcome(r) != HTTP_COMPLETE) {
+		e2b_neterr(r, cause);
+		return (-1);
+	}
+	if (http_status(r) / 100 == 2 || (gone_ok && http_status(r) == 404))
+		return (0);
+	e2b_status_error(r, cause);
+	return (-1);
 }
 
 /* Describe a failed call: "E2B: 401 Invalid API key ...". */
@@ -334,8 +362,8 @@ e2b_create(struct e2b *e, const struct e2b_create *c,
 		    json_object_get(c->ec_envs));
 	json_add_bool(body, "secure", c->ec_secure);
 	json_add_bool(body, "allow_internet_access", c->ec_internet);
-	if (e2b_call(e, HTTP_POST, "/v2/sandboxes", body, E2B_BODY_MAX, &r,
-	    cause) == -1)
+	r = e2b_request(e, HTTP_POST, "/v2/sandboxes", body, E2B_BODY_MAX);
+	if (e2b_run(e, r, cause) == -1)
 		goto out;
 	if (http_status(r) != 201 && http_status(r) != 200) {
 		e2b_status_error(r, cause);
@@ -368,7 +396,8 @@ e2b_get(struct e2b *e, const char *id, struct e2b_sandbox **sbp,
 	int			 rv = -1;
 
 	*sbp = NULL;
-	if (e2b_sandbox_call(e, HTTP_GET, id, "", NULL, &r, cause) == -1)
+	r = e2b_sandbox_req(e, HTTP_GET, id, "", NULL, cause);
+	if (e2b_run(e, r, cause) == -1)
 		goto out;
 	if (http_status(r) == 404) {
 		rv = 0;
@@ -437,7 +466,8 @@ e2b_list_page(struct e2b *e, const char *query, const char *token,
 	xasprintf(&path, "/v2/sandboxes?limit=" E2B_PAGE_LIMIT "%s%s%s%s",
 	    *query != '\0' ? "&metadata=" : "", query,
 	    tok != NULL ? "&nextToken=" : "", tok != NULL ? tok : "");
-	if (e2b_call(e, HTTP_GET, path, NULL, E2B_PAGE_MAX, &r, cause) == -1)
+	r = e2b_request(e, HTTP_GET, path, NULL, E2B_PAGE_MAX);
+	if (e2b_run(e, r, cause) == -1)
 		goto out;
 	if (http_status(r) != 200) {
 		e2b_status_error(r, cause);
@@ -521,39 +551,59 @@ int
 e2b_set_timeout(struct e2b *e, const char *id, int timeout_s, char **cause)
 {
 	struct json_object	*body;
-	struct http_req		*r = NULL;
+	struct http_req		*r;
 	int			 rv = -1;
 
 	body = json_object_new_object();
 	json_add_int(body, "timeout", timeout_s);
-	if (e2b_sandbox_call(e, HTTP_POST, id, "/timeout", body, &r,
-	    cause) == 0) {
-		if (http_status(r) / 100 == 2)
-			rv = 0;
-		else
-			e2b_status_error(r, cause);
-	}
+	r = e2b_sandbox_req(e, HTTP_POST, id, "/timeout", body, cause);
+	if (e2b_run(e, r, cause) == 0)
+		rv = e2b_result(r, 0, cause);
 	json_object_put(body);
 	http_req_free(&r);
 	return (rv);
+}
+
+/* A call's result for http_start_call(): 2xx is success. */
+static int
+e2b_judge(struct http_req *r, char **cause)
+{
+	return (e2b_result(r, 0, cause));
+}
+
+/*
+ * e2b_set_timeout() without waiting, for timers and other callbacks
+ * (they cannot spin the loop): done gets 0, or -1 and a cause, from the
+ * loop.  Still running when the context is freed, it is dropped without
+ * a call to done.  Returns -1 with *cause set if it cannot start.
+ */
+int
+e2b_set_timeout_async(struct e2b *e, const char *id, int timeout_s,
+    http_result_cb done, void *arg, char **cause)
+{
+	struct json_object	*body;
+	struct http_req		*r;
+
+	body = json_object_new_object();
+	json_add_int(body, "timeout", timeout_s);
+	r = e2b_sandbox_req(e, HTTP_POST, id, "/timeout", body, cause);
+	json_object_put(body);
+	if (r == NULL)
+		return (-1);
+	return (http_start_call(e->e_http, r, e2b_judge, done, arg));
 }
 
 /* Kill a sandbox; one that is already gone (404) counts as killed. */
 int
 e2b_kill(struct e2b *e, const char *id, char **cause)
 {
-	struct http_req	*r = NULL;
+	struct http_req	*r;
 	int		 rv = -1;
 
-	if (e2b_sandbox_call(e, HTTP_DELETE, id, "", NULL, &r, cause) == 0) {
-		if (http_status(r) / 100 == 2 || http_status(r) == 404) {
-			log_debug("e2b: sandbox %s %s", id,
-			    http_status(r) == 404 ? "was already gone" :
-			    "killed");
-			rv = 0;
-		} else
-			e2b_status_error(r, cause);
-	}
+	r = e2b_sandbox_req(e, HTTP_DELETE, id, "", NULL, cause);
+	if (e2b_run(e, r, cause) == 0 && (rv = e2b_result(r, 1, cause)) == 0)
+		log_debug("e2b: sandbox %s %s", id, http_status(r) == 404 ?
+		    "was already gone" : "killed");
 	http_req_free(&r);
 	return (rv);
 }

@@ -59,6 +59,8 @@ int	e2b_get(struct e2b *, const char *, struct e2b_sandbox **, char **);
 int	e2b_list(struct e2b *, struct json_object *, struct e2b_sandbox ***,
 	    size_t *, char **);
 int	e2b_set_timeout(struct e2b *, const char *, int, char **);
+int	e2b_set_timeout_async(struct e2b *, const char *, int,
+	    http_result_cb, void *, char **);
 int	e2b_kill(struct e2b *, const char *, char **);
 
 void	e2b_sandbox_free(struct e2b_sandbox **);

@@ -37,6 +37,9 @@ struct envd_dl {
 static const char	*envd_code_for(long);
 static struct http_req	*envd_files_req(struct envd *, enum http_method,
 			    const char *);
+static struct http_req	*envd_signal_req(struct envd *, int64_t, int,
+			    char **);
+static int		 envd_signal_result(struct http_req *, char **);
 static int		 envd_dl_check(struct envd_dl *, char **);
 static int		 envd_dl_sink(void *, const char *, size_t, char **);
 static int		 envd_fetch(struct envd *, const char *, uint64_t,
@@ -206,22 +209,17 @@ envd_error(struct http_req *r, const char *what, char **codep, char **cause)
 	json_object_put(o);
 }
 
-/*
- * Send SIGTERM or SIGKILL to a process.  Returns 0 when sent, 1 when envd
- * knows no such process (it has ended), -1 with *cause set otherwise.
- */
-int
-envd_signal(struct envd *nv, int64_t pid, int sig, char **cause)
+/* The SendSignal request for pid, or NULL for a signal envd lacks. */
+static struct http_req *
+envd_signal_req(struct envd *nv, int64_t pid, int sig, char **cause)
 {
 	struct http_req		*r;
 	struct json_object	*msg, *proc;
 	const char		*text;
-	char			*err = NULL, *code = NULL;
-	int			 rv = -1;
 
 	if (sig != SIGTERM && sig != SIGKILL) {
 		xasprintf(cause, "envd: signal %d cannot be sent", sig);
-		return (-1);
+		return (NULL);
 	}
 	msg = json_object_new_object();
 	proc = json_object_new_object();
@@ -235,8 +233,19 @@ envd_signal(struct envd *nv, int64_t pid, int sig, char **cause)
 	http_req_body_own(r, "application/json", xstrdup(text), strlen(text));
 	http_req_timeouts(r, ENVD_CONNECT_MS, ENVD_FILE_LOWSPEED_S,
 	    ENVD_UNARY_MS);
-	if (envd_exec(nv, r, &err) == -1)
-		xasprintf(cause, "envd: SendSignal: %s", err);
+	json_object_put(msg);
+	return (r);
+}
+
+/* How a finished SendSignal went: 0 sent, 1 no such process, -1 not. */
+static int
+envd_signal_result(struct http_req *r, char **cause)
+{
+	char	*code = NULL;
+	int	 rv = -1;
+
+	if (http_outcome(r) != HTTP_COMPLETE)
+		xasprintf(cause, "envd: SendSignal: %s", http_cause(r));
 	else if (http_status(r) == 200)
 		rv = 0;
 	else {
@@ -248,10 +257,44 @@ envd_signal(struct envd *nv, int64_t pid, int sig, char **cause)
 		}
 	}
 	free(code);
+	return (rv);
+}
+
+/*
+ * Send SIGTERM or SIGKILL to a process.  Returns 0 when sent, 1 when envd
+ * knows no such process (it has ended), -1 with *cause set otherwise.
+ */
+int
+envd_signal(struct envd *nv, int64_t pid, int sig, char **cause)
+{
+	struct http_req	*r;
+	char		*err = NULL;
+	int		 rv;
+
+	if ((r = envd_signal_req(nv, pid, sig, cause)) == NULL)
+		return (-1);
+	(void)envd_exec(nv, r, &err);
+	rv = envd_signal_result(r, cause);
 	free(err);
-	json_object_put(msg);
 	http_req_free(&r);
 	return (rv);
+}
+
+/*
+ * envd_signal() without waiting, for timers and other callbacks (they
+ * cannot spin the loop), e.g. a deadline that stops the agent while its
+ * stream stays open: done gets 0, 1 or -1 as envd_signal() returns.
+ */
+int
+envd_signal_async(struct envd *nv, int64_t pid, int sig, http_result_cb done,
+    void *arg, char **cause)
+{
+	struct http_req	*r;
+
+	if ((r = envd_signal_req(nv, pid, sig, cause)) == NULL)
+		return (-1);
+	return (http_start_call(nv->nv_http, r, envd_signal_result, done,
+	    arg));
 }
 
 /* A request on /files for path, with a file transfer's timeouts. */

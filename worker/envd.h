@@ -88,6 +88,8 @@ int	envd_attach(struct envd *, const char *, int64_t, int,
 	    const struct envd_io *, struct envd_proc *, char **);
 void	envd_proc_clear(struct envd_proc *);
 int	envd_signal(struct envd *, int64_t, int, char **);
+int	envd_signal_async(struct envd *, int64_t, int, http_result_cb,
+	    void *, char **);
 int	envd_upload(struct envd *, const char *, const void *, size_t,
 	    char **);
 int	envd_download(struct envd *, const char *, uint64_t, size_t,

@@ -31,6 +31,9 @@ static int	http_retry_after(const char *, long *);
 static long	http_backoff(const struct http_retry *, int, uint32_t);
 static void	http_wait_cb(evutil_socket_t, short, void *);
 static void	http_log_attempt(struct http_req *);
+static int	http_start_owned(struct http_ctx *, struct http_req *,
+		    http_done_cb, void *);
+static void	http_call_done(struct http_req *, void *);
 
 static const char *http_methods[HTTP_METHOD_MAX] = {
 	[HTTP_GET] = "GET", [HTTP_POST] = "POST", [HTTP_PUT] = "PUT",
@@ -65,10 +68,10 @@ http_req_new(enum http_method method, const char *url)
 	r = xcalloc(1, sizeof(*r));
 	r->r_method = method;
 	r->r_url = xstrdup(url);
-	r->r_path = "/";
-	if ((p = strstr(r->r_url, "://")) != NULL &&
-	    (p = strchr(p + 3, '/')) != NULL)
-		r->r_path = p;
+	if ((p = strstr(r->r_url, "://")) == NULL ||
+	    (p = strchr(p + 3, '/')) == NULL)
+		p = "/";
+	xasprintf(&r->r_what, "%s %s", http_method_name(method), p);
 	r->r_max = HTTP_BODY_MAX;
 	r->r_connect_ms = HTTP_CONNECT_MS;
 	r->r_lowspeed_s = HTTP_LOWSPEED_S;
@@ -92,6 +95,7 @@ http_req_free(struct http_req **rp)
 		curl_easy_cleanup(r->r_easy);
 	curl_slist_free_all(r->r_hdrs);
 	free(r->r_url);
+	free(r->r_what);
 	free(r->r_ownbody);
 	free(r->r_cause);
 	buf_free(&r->r_resp);
@@ -409,6 +413,57 @@ http_start(struct http_ctx *ctx, struct http_req *r, http_done_cb done,
 	return (0);
 }
 
+/*
+ * Start a request that the context owns: it takes r and arg (which is
+ * freed with free()); both are freed after done has run, and by
+ * http_ctx_free() if it is still running then, without calling done.
+ * This is how a timer or other callback, which cannot spin the loop,
+ * makes a call.
+ */
+static int
+http_start_owned(struct http_ctx *ctx, struct http_req *r, http_done_cb done,
+    void *arg)
+{
+	r->r_owned = 1;
+	return (http_start(ctx, r, done, arg));
+}
+
+/* A call started with http_start_call(). */
+struct http_call {
+	http_judge_cb	 hc_judge;
+	http_result_cb	 hc_done;
+	void		*hc_arg;
+};
+
+static void
+http_call_done(struct http_req *r, void *arg)
+{
+	struct http_call	*c = arg;
+	char			*cause = NULL;
+	int			 rv;
+
+	rv = c->hc_judge(r, &cause);
+	c->hc_done(rv, cause, c->hc_arg);
+	free(cause);
+}
+
+/*
+ * Start an owned request whose outcome judge turns into a result for
+ * done (0, 1 or -1 and a cause), called from the loop.  Takes r.
+ */
+int
+http_start_call(struct http_ctx *ctx, struct http_req *r, http_judge_cb judge,
+    http_result_cb done, void *arg)
+{
+	struct http_call	*c;
+
+	c = xcalloc(1, sizeof(*c));
+	c->hc_judge = judge;
+	c->hc_done = done;
+	c->hc_arg = arg;
+	return (http_start_owned(ctx, r, http_call_done, c));
+}
+
 /* Connection-level failures that a retry may cure. */
 static int
 http_neterr(CURLcode code)
@@ -523,13 +578,11 @@ http_log_attempt(struct http_req *r)
 	long	ms = http_now_ms() - r->r_tattempt;
 
 	if (r->r_outcome == HTTP_COMPLETE)
-		log_debug("http: %s %s: %ld (%ld ms, attempt %d)",
-		    http_method_name(r->r_method), r->r_path, r->r_status, ms,
-		    r->r_attempt);
+		log_debug("http: %s: %ld (%ld ms, attempt %d)", r->r_what,
+		    r->r_status, ms, r->r_attempt);
 	else
-		log_debug("http: %s %s: %s (%ld ms, attempt %d)",
-		    http_method_name(r->r_method), r->r_path, r->r_cause, ms,
-		    r->r_attempt);
+		log_debug("http: %s: %s (%ld ms, attempt %d)", r->r_what,
+		    r->r_cause, ms, r->r_attempt);
 }
 
 /*
@@ -557,8 +610,7 @@ http_attempt_done(struct http_req *r, CURLcode code)
 		http_finish(r);
 		return;
 	}
-	log_debug("http: %s %s: retrying in %ld ms",
-	    http_method_name(r->r_method), r->r_path, delay);
+	log_debug("http: %s: retrying in %ld ms", r->r_what, delay);
 	tv.tv_sec = delay / 1000;
 	tv.tv_usec = (delay % 1000) * 1000;
 	evtimer_assign(&r->r_wait, r->r_ctx->hc_base, http_wait_cb, r);
@@ -588,8 +640,8 @@ http_run(struct http_ctx *ctx, struct http_req *r, char **cause)
 	while (r->r_state != HTTP_DONE) {
 		if (event_base_loop(ctx->hc_base, EVLOOP_ONCE) != 0) {
 			http_detach(r);
-			xasprintf(cause, "%s %s: the event loop cannot run",
-			    http_method_name(r->r_method), r->r_path);
+			xasprintf(cause, "%s: the event loop cannot run",
+			    r->r_what);
 			return (-1);
 		}
 	}
@@ -639,6 +691,13 @@ int
 http_attempts(const struct http_req *r)
 {
 	return (r->r_attempt);
+}
+
+/* "METHOD /path?query", for messages. */
+const char *
+http_req_what(const struct http_req *r)
+{
+	return (r->r_what);
 }
 
 /* Body bytes handed to the sink (or kept, without one). */

@@ -75,6 +75,10 @@ struct http_req;
 typedef int	(*http_sink_cb)(void *, const char *, size_t, char **);
 /* The request is done; the callback may free it. */
 typedef void	(*http_done_cb)(struct http_req *, void *);
+/* The result of a call started without waiting: 0, 1 or -1 and why. */
+typedef void	(*http_result_cb)(int, const char *, void *);
+/* Judge a finished call: 0, 1 or -1 with *cause set. */
+typedef int	(*http_judge_cb)(struct http_req *, char **);
 
 struct http_ctx	*http_ctx_new(struct event_base *);
 void		 http_ctx_free(struct http_ctx **);
@@ -97,6 +101,8 @@ void		 http_req_range(struct http_req *, uint64_t);
 
 int		 http_start(struct http_ctx *, struct http_req *,
 		    http_done_cb, void *);
+int		 http_start_call(struct http_ctx *, struct http_req *,
+		    http_judge_cb, http_result_cb, void *);
 int		 http_run(struct http_ctx *, struct http_req *, char **);
 void		 http_cancel(struct http_req *);
 
@@ -108,6 +114,7 @@ const struct buf *http_body(const struct http_req *);
 int		 http_attempts(const struct http_req *);
 uint64_t	 http_delivered(const struct http_req *);
 const char	*http_method_name(enum http_method);
+const char	*http_req_what(const struct http_req *);
 
 long		 http_retry_delay(const struct http_retry *,
 		    const struct http_try *, uint32_t);

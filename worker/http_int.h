@@ -44,7 +44,7 @@ struct http_req {
 	CURL			*r_easy;
 	enum http_method	 r_method;
 	char			*r_url;
-	const char		*r_path;	/* in r_url, for logs */
+	char			*r_what;	/* "METHOD /path", for logs */
 	struct curl_slist	*r_hdrs;
 	const char		*r_body;	/* borrowed, or r_ownbody */
 	size_t			 r_bodylen;
@@ -73,6 +73,7 @@ struct http_req {
 	struct event		 r_wait;	/* backoff timer */
 	http_done_cb		 r_done;
 	void			*r_donearg;
+	int			 r_owned;	/* the context frees it */
 	char			 r_errbuf[CURL_ERROR_SIZE];
 	TAILQ_ENTRY(http_req)	 r_entry;
 };

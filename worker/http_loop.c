@@ -65,8 +65,13 @@ http_ctx_free(struct http_ctx **ctxp)
 	if (ctx == NULL)
 		return;
 	*ctxp = NULL;
-	while ((r = TAILQ_FIRST(&ctx->hc_reqs)) != NULL)
+	while ((r = TAILQ_FIRST(&ctx->hc_reqs)) != NULL) {
 		http_detach(r);
+		if (r->r_owned) {
+			free(r->r_donearg);
+			http_req_free(&r);
+		}
+	}
 	curl_multi_cleanup(ctx->hc_multi);
 	while ((hs = LIST_FIRST(&ctx->hc_socks)) != NULL)
 		http_sock_free(hs);
@@ -222,8 +227,8 @@ again:
 		r->r_state = HTTP_BACKOFF;
 		r->r_outcome = HTTP_PENDING;
 		http_note(r, HTTP_ECANCEL, "cancelled");
-		log_debug("http: %s %s: cancelled (attempt %d)",
-		    http_method_name(r->r_method), r->r_path, r->r_attempt);
+		log_debug("http: %s: cancelled (attempt %d)", r->r_what,
+		    r->r_attempt);
 		http_finish(r);
 		goto again;
 	}
@@ -233,10 +238,16 @@ again:
 void
 http_finish(struct http_req *r)
 {
+	int	owned = r->r_owned;	/* r may be freed by r_done */
+
 	TAILQ_REMOVE(&r->r_ctx->hc_reqs, r, r_entry);
 	r->r_state = HTTP_DONE;
 	if (r->r_done != NULL)
 		r->r_done(r, r->r_donearg);
+	if (owned) {
+		free(r->r_donearg);
+		http_req_free(&r);
+	}
 }
 
 /* Stop a request without telling its owner (it is being freed). */

@@ -16,6 +16,7 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "e2b.h"
 #include "envd.h"
 #include "envelope.h"
 #include "http.h"
@@ -898,6 +899,119 @@ START_TEST(test_envd_where)
 }
 END_TEST
 
+/* What the asynchronous calls reported. */
+struct async_seen {
+	int	as_calls;
+	int	as_rv[4];
+};
+
+static void
+async_cb(int rv, const char *cause, void *arg)
+{
+	struct async_seen	*as = arg;
+
+	if (as->as_calls < 4)
+		as->as_rv[as->as_calls] = rv;
+	as->as_calls++;
+}
+
+struct midstream {
+	struct envd		*ms_envd;
+	struct async_seen	 ms_seen;
+	int			 ms_fired;
+};
+
+/* A timer in the middle of a stream: refresh the timeout, stop the agent. */
+static void
+midstream_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct midstream	*ms = arg;
+	struct e2b		*e;
+	char			*cause = NULL;
+
+	ms->ms_fired = 1;
+	e = e2b_new(mock_ctx, "e2b_midstream_key_0123", &cause);
+	ck_assert_int_eq(e2b_set_timeout_async(e, "isandbox1", 900, async_cb,
+	    &ms->ms_seen, &cause), 0);
+	ck_assert_int_eq(envd_signal_async(ms->ms_envd, 42, SIGTERM, async_cb,
+	    &ms->ms_seen, &cause), 0);
+	ck_assert_int_eq(envd_signal_async(ms->ms_envd, 42, SIGHUP, async_cb,
+	    &ms->ms_seen, &cause), -1);
+	free(cause);
+	e2b_free(&e);
+}
+
+START_TEST(test_envd_calls_during_stream)
+{
+	static struct mock_step	 steps[] = {
+		{ .ms_path = "/process.Process/Start", .ms_status = 200,
+		    .ms_headers = "Content-Type: application/connect+json\n",
+		    .ms_chunk = 16, .ms_delay_ms = 20 },
+		{ .ms_path = "/sandboxes/isandbox1/timeout", .ms_status = 204 },
+		{ .ms_path = "/process.Process/SendSignal", .ms_status = 200,
+		    .ms_body = "{}" },
+	};
+	struct buf		 b;
+	struct mock		*m;
+	struct midstream	 ms;
+	struct envd_cmd		 cm = { .cm_cmd = "/bin/true" };
+	struct envd_io		 io;
+	struct envd_proc	 pr;
+	struct out		 o;
+	struct event		*ev;
+	struct timeval		 tv = { 0, 100000 };
+	char			*cause = NULL;
+
+	typical_stream(&b);
+	steps[0].ms_body = buf_str(&b);
+	steps[0].ms_bodylen = buf_len(&b);
+	m = mock_start(steps, 3);
+	setenv("E2B_API_URL", mock_url(m), 1);
+	memset(&ms, 0, sizeof(ms));
+	ms.ms_envd = client(m);
+	ev = evtimer_new(mock_base, midstream_cb, &ms);
+	evtimer_add(ev, &tv);
+	out_init(&o, &io);
+	memset(&pr, 0, sizeof(pr));
+	ck_assert_msg(envd_run(ms.ms_envd, &cm, &io, &pr, &cause) == 0, "%s",
+	    cause);
+	check_typical(&o, &pr);
+	/* Both calls ran beside the stream, before it ended. */
+	ck_assert(ms.ms_fired);
+	ck_assert_int_eq(ms.ms_seen.as_calls, 2);
+	ck_assert_int_eq(ms.ms_seen.as_rv[0], 0);
+	ck_assert_int_eq(ms.ms_seen.as_rv[1], 0);
+	ck_assert_int_eq(mock_count(m), 3);
+	event_free(ev);
+	envd_proc_clear(&pr);
+	out_free(&o);
+	envd_free(&ms.ms_envd);
+	mock_stop(&m);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_envd_async_dropped_at_free)
+{
+	static const struct mock_step	steps[] = {
+		{ .ms_status = 200, .ms_hang = 1 },
+	};
+	static struct async_seen	 as;
+	struct mock	*m = mock_start(steps, 1);
+	struct envd	*nv = client(m);
+	char		*cause = NULL;
+
+	/* Freed with the context, unfinished: no callback, no leak. */
+	ck_assert_int_eq(envd_signal_async(nv, 1, SIGKILL, async_cb, &as,
+	    &cause), 0);
+	event_base_loop(mock_base, EVLOOP_NONBLOCK);
+	envd_free(&nv);
+	http_ctx_free(&mock_ctx);
+	ck_assert_int_eq(as.as_calls, 0);
+	mock_stop(&m);
+}
+END_TEST
+
 Suite *
 envd_suite(void)
 {
@@ -926,6 +1040,8 @@ envd_suite(void)
 	tcase_add_test(tc, test_envd_download_fd);
 	tcase_add_test(tc, test_envd_health);
 	tcase_add_test(tc, test_envd_where);
+	tcase_add_test(tc, test_envd_calls_during_stream);
+	tcase_add_test(tc, test_envd_async_dropped_at_free);
 	suite_add_tcase(s, tc);
 	return (s);
 }
