@@ -14,9 +14,13 @@ main(void)
 	sr = srunner_create(buf_suite());
 	srunner_add_suite(sr, base64_suite());
 	srunner_add_suite(sr, envelope_suite());
+	srunner_add_suite(sr, frontmatter_suite());
 	srunner_add_suite(sr, json_suite());
 	srunner_add_suite(sr, log_suite());
 	srunner_add_suite(sr, redact_suite());
+	srunner_add_suite(sr, sha256_suite());
+	srunner_add_suite(sr, skills_suite());
+	srunner_add_suite(sr, utf8_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

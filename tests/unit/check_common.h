@@ -7,8 +7,12 @@
 Suite	*base64_suite(void);
 Suite	*buf_suite(void);
 Suite	*envelope_suite(void);
+Suite	*frontmatter_suite(void);
 Suite	*json_suite(void);
 Suite	*log_suite(void);
 Suite	*redact_suite(void);
+Suite	*sha256_suite(void);
+Suite	*skills_suite(void);
+Suite	*utf8_suite(void);
 
 #endif
