@@ -75,12 +75,14 @@ utf8_run(const char *s, size_t len, size_t room)
 
 /*
  * Copy len bytes as valid UTF-8, replacing each bad byte with U+FFFD.  At
- * most max bytes of text are kept, cut between characters; if anything
- * is dropped, a marker saying how many input bytes were dropped follows.
- * The result is NUL-terminated; *outlen (if not NULL) gets its length.
+ * most max bytes of text are kept, cut between characters.  If anything
+ * is dropped, here or by the caller beforehand (dropped bytes), a marker
+ * saying how many input bytes were lost follows.  The result is
+ * NUL-terminated; *outlen (if not NULL) gets its length.
  */
 char *
-utf8_clip(const char *s, size_t len, size_t max, size_t *outlen)
+utf8_clip(const char *s, size_t len, size_t max, size_t dropped,
+    size_t *outlen)
 {
 	struct buf	b;
 	size_t		i, n, room;
@@ -93,11 +95,13 @@ utf8_clip(const char *s, size_t len, size_t max, size_t *outlen)
 		if (i + n == len)
 			break;
 		if (utf8_seqlen(s + i + n, len - i - n) != 0 || room - n < 3) {
-			(void)buf_printf(&b, UTF8_CLIP_MARK, len - i - n);
+			dropped += len - i - n;
 			break;
 		}
 		(void)buf_addstr(&b, UTF8_REPLACEMENT);
 		n++;
 	}
+	if (dropped > 0)
+		(void)buf_printf(&b, UTF8_CLIP_MARK, dropped);
 	return (buf_detach(&b, outlen));
 }

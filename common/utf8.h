@@ -14,6 +14,6 @@
 
 size_t	 utf8_seqlen(const char *, size_t);
 int	 utf8_valid(const char *, size_t);
-char	*utf8_clip(const char *, size_t, size_t, size_t *);
+char	*utf8_clip(const char *, size_t, size_t, size_t, size_t *);
 
 #endif /* SKILLBOX_UTF8_H */

@@ -13,7 +13,7 @@ expect_clip(const char *in, size_t len, size_t max, const char *want)
 	char	*out;
 	size_t	 outlen;
 
-	out = utf8_clip(in, len, max, &outlen);
+	out = utf8_clip(in, len, max, 0, &outlen);
 	ck_assert_str_eq(out, want);
 	ck_assert_uint_eq(outlen, strlen(want));
 	ck_assert(utf8_valid(out, outlen));
@@ -59,6 +59,20 @@ START_TEST(test_utf8_clip)
 }
 END_TEST
 
+/* Bytes the caller cut off beforehand are counted in the marker. */
+START_TEST(test_utf8_clip_dropped)
+{
+	char	*out;
+
+	out = utf8_clip("abc", 3, 10, 7, NULL);
+	ck_assert_str_eq(out, "abc\xe2\x80\xa6[truncated 7 bytes]");
+	free(out);
+	out = utf8_clip("abcdef", 6, 2, 10, NULL);
+	ck_assert_str_eq(out, "ab\xe2\x80\xa6[truncated 14 bytes]");
+	free(out);
+}
+END_TEST
+
 /* Text split at every byte keeps its valid characters intact. */
 START_TEST(test_utf8_clip_every_budget)
 {
@@ -67,7 +81,7 @@ START_TEST(test_utf8_clip_every_budget)
 	size_t		 max, len;
 
 	for (max = 0; max <= strlen(in) + 1; max++) {
-		out = utf8_clip(in, strlen(in), max, &len);
+		out = utf8_clip(in, strlen(in), max, 0, &len);
 		ck_assert(utf8_valid(out, len));
 		ck_assert(max >= strlen(in) ||
 		    strstr(out, "[truncated") != NULL);
@@ -88,6 +102,7 @@ utf8_suite(void)
 	tcase_add_test(tc, test_utf8_seqlen);
 	tcase_add_test(tc, test_utf8_clip);
 	tcase_add_test(tc, test_utf8_clip_every_budget);
+	tcase_add_test(tc, test_utf8_clip_dropped);
 	suite_add_tcase(s, tc);
 	return (s);
 }
