@@ -3,7 +3,6 @@
 
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dir.h"
 #include "frontmatter.h"
 #include "sha256.h"
 #include "skills.h"
@@ -38,6 +38,7 @@ struct walk {
 	size_t			  w_alloc;	/* slots in sp_files */
 	char			**w_dirs;	/* the skill directories */
 	size_t			  w_ndirs;
+	int			  w_depth;	/* of the entries seen now */
 	char			**w_cause;
 };
 
@@ -45,8 +46,8 @@ static const struct skills_limits skills_default_limits = {
 	SKILLS_MAX_FILES, SKILLS_MAX_FILE, SKILLS_MAX_TOTAL
 };
 
-static int	walk_dir(struct walk *, const char *, int);
-static int	walk_entry(struct walk *, const char *, const char *, int);
+static int	walk_dir(struct walk *, const char *, const char *);
+static int	walk_entry(void *, const char *, const char *, const char *);
 static int	walk_link(struct walk *, const char *, const char *);
 static int	walk_add(struct walk *, const char *, const char *);
 static int	walk_read(struct walk *, const char *, int, struct stat *,
@@ -77,55 +78,31 @@ walk_fail(struct walk *w, const char *rel, const char *fmt, ...)
 	return (-1);
 }
 
-/* Walk the directory rel (NULL: the pack's top) at the given depth. */
+/* Walk the directory rel (NULL: the pack's top) at path, one level down. */
 static int
-walk_dir(struct walk *w, const char *rel, int depth)
+walk_dir(struct walk *w, const char *rel, const char *path)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		*path, *child;
-	int		 r = 0;
+	int	r;
 
-	if (rel == NULL)
-		path = xstrdup(w->w_root);
-	else
-		xasprintf(&path, "%s/%s", w->w_root, rel);
-	if ((d = opendir(path)) == NULL) {
+	r = dir_each(path, rel, walk_entry, w);
+	if (r == -1 && *w->w_cause == NULL)
 		r = walk_fail(w, rel, "%s", strerror(errno));
-		free(path);
-		return (r);
-	}
-	while (r == 0 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (rel == NULL)
-			child = xstrdup(de->d_name);
-		else
-			xasprintf(&child, "%s/%s", rel, de->d_name);
-		if (strlen(child) > SKILLS_MAX_PATH)
-			r = walk_fail(w, child, "path longer than %d bytes",
-			    SKILLS_MAX_PATH);
-		else
-			r = walk_entry(w, child, de->d_name, depth);
-		free(child);
-	}
-	closedir(d);
-	free(path);
 	return (r);
 }
 
 /* Handle one directory entry: recurse, load, follow, skip or refuse. */
 static int
-walk_entry(struct walk *w, const char *rel, const char *name, int depth)
+walk_entry(void *arg, const char *rel, const char *path, const char *name)
 {
+	struct walk	*w = arg;
 	struct stat	 st;
-	char		*path;
-	int		 r;
+	int		 r, depth = w->w_depth;
 
 	if (depth == 0 && name[0] == '.')
 		return (0);
-	xasprintf(&path, "%s/%s", w->w_root, rel);
+	if (strlen(rel) > SKILLS_MAX_PATH)
+		return (walk_fail(w, rel, "path longer than %d bytes",
+		    SKILLS_MAX_PATH));
 	if (lstat(path, &st) == -1)
 		r = walk_fail(w, rel, "%s", strerror(errno));
 	else if (S_ISDIR(st.st_mode) && depth >= SKILLS_MAX_DEPTH)
@@ -137,7 +114,9 @@ walk_entry(struct walk *w, const char *rel, const char *name, int depth)
 			    sizeof(*w->w_dirs));
 			w->w_dirs[w->w_ndirs++] = xstrdup(rel);
 		}
-		r = walk_dir(w, rel, depth + 1);
+		w->w_depth++;
+		r = walk_dir(w, rel, path);
+		w->w_depth--;
 	} else if (S_ISREG(st.st_mode) && depth == 0)
 		r = 0;		/* not part of the pack */
 	else if (S_ISREG(st.st_mode))
@@ -146,7 +125,6 @@ walk_entry(struct walk *w, const char *rel, const char *name, int depth)
 		r = walk_link(w, rel, path);
 	else
 		r = walk_fail(w, rel, "not a regular file or directory");
-	free(path);
 	return (r);
 }
 
@@ -382,6 +360,7 @@ skills_load(const char *dir, const struct skills_limits *lim,
 	size_t		i;
 	int		r = -1;
 
+	*cause = NULL;
 	memset(&w, 0, sizeof(w));
 	w.w_root = dir;
 	w.w_lim = lim != NULL ? *lim : skills_default_limits;
@@ -389,7 +368,7 @@ skills_load(const char *dir, const struct skills_limits *lim,
 	w.w_cause = cause;
 	if ((w.w_real = realpath(dir, NULL)) == NULL)
 		walk_fail(&w, NULL, "%s", strerror(errno));
-	else if (walk_dir(&w, NULL, 0) == 0)
+	else if (walk_dir(&w, NULL, dir) == 0)
 		r = skills_build(&w);
 	for (i = 0; i < w.w_ndirs; i++)
 		free(w.w_dirs[i]);

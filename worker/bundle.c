@@ -5,7 +5,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -16,6 +15,7 @@
 
 #include "buf.h"
 #include "bundle.h"
+#include "dir.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -51,6 +51,7 @@ struct repo_walk {
 	size_t		 rw_bytes;	/* file bytes so far */
 	size_t		 rw_files;	/* entries so far */
 	size_t		 rw_skipped;	/* special files left out */
+	int		 rw_depth;	/* directories below the top */
 	char		**rw_cause;
 };
 
@@ -63,10 +64,8 @@ struct bundle_out {
 static struct bundle_entry *bundle_push(struct bundle *, const char *,
 		    enum bundle_type);
 static int	bundle_check_path(const char *, char **);
-static int	repo_dir(struct repo_walk *, const char *, const char *,
-		    int);
-static int	repo_entry(struct repo_walk *, const char *, const char *,
-		    int);
+static int	repo_dir(struct repo_walk *, const char *, const char *);
+static int	repo_entry(void *, const char *, const char *, const char *);
 static int	repo_link(struct repo_walk *, const char *, const char *,
 		    int);
 static int	link_escapes(const char *, int);
@@ -270,9 +269,9 @@ repo_link(struct repo_walk *rw, const char *rel, const char *path,
 
 /* One entry of the repo: a directory, file, link or special file. */
 static int
-repo_entry(struct repo_walk *rw, const char *rel, const char *path,
-    int depth)
+repo_entry(void *arg, const char *rel, const char *path, const char *name)
 {
+	struct repo_walk	*rw = arg;
 	struct bundle_entry	*be;
 	struct stat		 st;
 	char			*apath;
@@ -285,9 +284,9 @@ repo_entry(struct repo_walk *rw, const char *rel, const char *path,
 	if (lstat(path, &st) == -1)
 		return (repo_fail(rw, rel, "%s", strerror(errno)));
 	if (S_ISDIR(st.st_mode))
-		return (repo_dir(rw, rel, path, depth + 1));
+		return (repo_dir(rw, rel, path));
 	if (S_ISLNK(st.st_mode))
-		return (repo_link(rw, rel, path, depth));
+		return (repo_link(rw, rel, path, rw->rw_depth));
 	if (!S_ISREG(st.st_mode)) {
 		log_debug("bundle: %s: not a regular file, left out", rel);
 		rw->rw_skipped++;
@@ -306,37 +305,24 @@ repo_entry(struct repo_walk *rw, const char *rel, const char *path,
 	return (0);
 }
 
-/* Walk a directory of the repo (rel NULL: its top) at a depth. */
+/* Add a directory of the repo (rel NULL: its top) and walk into it. */
 static int
-repo_dir(struct repo_walk *rw, const char *rel, const char *path,
-    int depth)
+repo_dir(struct repo_walk *rw, const char *rel, const char *path)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		*crel, *cpath, *apath;
-	int		 r = 0;
+	char	*apath;
+	int	 r;
 
-	if ((d = opendir(path)) == NULL)
-		return (repo_fail(rw, rel, "%s", strerror(errno)));
 	if (rel != NULL) {
 		xasprintf(&apath, "%s/%s", BUNDLE_REPO_DIR, rel);
 		bundle_push(rw->rw_b, apath, BUNDLE_DIR);
 		free(apath);
+		rw->rw_depth++;
 	}
-	while (r == 0 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (rel == NULL)
-			crel = xstrdup(de->d_name);
-		else
-			xasprintf(&crel, "%s/%s", rel, de->d_name);
-		xasprintf(&cpath, "%s/%s", path, de->d_name);
-		r = repo_entry(rw, crel, cpath, depth);
-		free(crel);
-		free(cpath);
-	}
-	closedir(d);
+	r = dir_each(path, rel, repo_entry, rw);
+	if (r == -1 && *rw->rw_cause == NULL)
+		r = repo_fail(rw, rel, "%s", strerror(errno));
+	if (rel != NULL)
+		rw->rw_depth--;
 	return (r);
 }
 
@@ -352,6 +338,7 @@ bundle_add_repo(struct bundle *b, const char *dir, size_t max, char **cause)
 	struct repo_walk	rw;
 	struct stat		st;
 
+	*cause = NULL;
 	memset(&rw, 0, sizeof(rw));
 	rw.rw_b = b;
 	rw.rw_root = dir;
@@ -362,7 +349,7 @@ bundle_add_repo(struct bundle *b, const char *dir, size_t max, char **cause)
 	if (!S_ISDIR(st.st_mode))
 		return (repo_fail(&rw, NULL, "not a directory"));
 	bundle_push(b, BUNDLE_REPO_DIR, BUNDLE_DIR);
-	if (repo_dir(&rw, NULL, dir, 0) == -1)
+	if (repo_dir(&rw, NULL, dir) == -1)
 		return (-1);
 	if (rw.rw_skipped > 0)
 		log_info("bundle: repo %s: %zu special files left out", dir,
