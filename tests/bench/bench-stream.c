@@ -45,10 +45,11 @@ make_events(struct buf *b)
 		    "\"Step %d: looking at src/file%d.c, the failing test is "
 		    "test_%d; the cause is an off-by-one.\"}]},"
 		    "\"session_id\":\"s\",\"uuid\":\"u%d\"}\n", i, i, i, i, i);
-		buf_printf(b, "{\"type\":\"assistant\",\"message\":{\"content\":"
-		    "[{\"type\":\"tool_use\",\"id\":\"toolu_%d\",\"name\":"
-		    "\"Bash\",\"input\":{\"command\":\"make -j2 check "
-		    "TESTS=t%d\"}}]},\"session_id\":\"s\"}\n", i, i);
+		buf_printf(b, "{\"type\":\"assistant\",\"message\":"
+		    "{\"content\":[{\"type\":\"tool_use\",\"id\":"
+		    "\"toolu_%d\",\"name\":\"Bash\",\"input\":"
+		    "{\"command\":\"make -j2 check TESTS=t%d\"}}]},"
+		    "\"session_id\":\"s\"}\n", i, i);
 		buf_printf(b, "{\"type\":\"user\",\"message\":{\"content\":[{"
 		    "\"type\":\"tool_result\",\"tool_use_id\":\"toolu_%d\","
 		    "\"content\":\"%.*s\",\"is_error\":false}]},"
@@ -63,8 +64,9 @@ main(int argc, char **argv)
 	struct stream	*s;
 	struct buf	 b;
 	struct rusage	 ru;
-	const char	*result = "{\"type\":\"result\",\"subtype\":\"success\","
-	    "\"is_error\":false,\"result\":\"done\",\"num_turns\":9}\n";
+	const char	*result = "{\"type\":\"result\","
+	    "\"subtype\":\"success\",\"is_error\":false,"
+	    "\"result\":\"done\",\"num_turns\":9}\n";
 	long		 mib = argc > 1 ? atol(argv[1]) : 1, i;
 	size_t		 off, n;
 
