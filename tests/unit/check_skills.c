@@ -12,22 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "jobspec.h"
 #include "skills.h"
 #include "check_common.h"
 
 #define DESC	"Use when a test needs a skill that does nothing."
-
-/*
- * Which skill each job type maps to.  This is the one table to switch to
- * jobspec_type_skill() over JOB_TYPE_MAX when common/jobspec.h lands.
- */
-static const char *const job_skills[][2] = {
-	{ "bootstrap", "bootstrap-repo" },
-	{ "fix-tests", "run-and-fix-tests" },
-	{ "refactor", "refactor-and-verify" },
-	{ "experiment", "run-data-experiment" },
-	{ "custom", "report-result" },
-};
 
 static char	pack[64];
 
@@ -297,17 +286,20 @@ START_TEST(test_skills_shipped)
 {
 	struct skills		*sp;
 	const struct skill	*sk;
-	const char		*top = getenv("abs_top_srcdir");
+	const char		*top = getenv("abs_top_srcdir"), *name;
 	char			 dir[1024], *cause = NULL;
 	size_t			 i;
+	int			 t;
 
 	snprintf(dir, sizeof(dir), "%s/skills", top != NULL ? top : SRCDIR);
 	ck_assert_msg(skills_load(dir, NULL, &sp, &cause) == 0, "%s", cause);
 	ck_assert_uint_ge(skills_count(sp), 5);
-	for (i = 0; i < sizeof(job_skills) / sizeof(job_skills[0]); i++)
-		ck_assert_msg(skills_find(sp, job_skills[i][1]) != NULL,
-		    "job type %s: no skill %s", job_skills[i][0],
-		    job_skills[i][1]);
+	for (t = 0; t < JOB_TYPE_MAX; t++) {
+		name = jobspec_type_skill((enum job_type)t);
+		ck_assert_msg(name != NULL && skills_find(sp, name) != NULL,
+		    "job type %s: no skill %s", jobspec_type_name(t),
+		    name != NULL ? name : "(none)");
+	}
 	ck_assert_ptr_nonnull(skills_find(sp, "report-result"));
 	for (i = 0; i < skills_count(sp); i++) {
 		sk = skills_get(sp, i);

@@ -1,0 +1,37 @@
+/*
+ * A ZeroMQ socket driven by libevent.  ZMQ_FD is edge-triggered and says
+ * only "look at ZMQ_EVENTS": zev watches it, calls back while input is
+ * pending, and re-checks ZMQ_EVENTS after every send and receive it does,
+ * so that no message is left waiting for an edge that will not come.  The
+ * fd itself is never read, written or closed.
+ */
+#ifndef SKILLBOX_ZEV_H
+#define SKILLBOX_ZEV_H
+
+#include <stddef.h>
+
+#include <zmq.h>
+
+struct event_base;
+struct zev;
+
+#define ZEV_MAXPARTS	4
+
+/* One received multipart message. */
+struct zev_msg {
+	zmq_msg_t	zm_parts[ZEV_MAXPARTS];
+	int		zm_nparts;
+};
+
+typedef void	(*zev_cb)(struct zev *, void *);
+
+struct zev	*zev_new(struct event_base *, void *, zev_cb, void *);
+void		 zev_free(struct zev **);
+void		*zev_socket(struct zev *);
+int		 zev_recv(struct zev *, struct zev_msg *);
+int		 zev_send(struct zev *, const void *, size_t, const void *,
+		     size_t);
+void		 zev_msg_close(struct zev_msg *);
+void		 zev_check(struct zev *);
+
+#endif /* SKILLBOX_ZEV_H */
