@@ -687,6 +687,37 @@ stream_offers_skill(const struct stream *s, const char *name)
 	return (0);
 }
 
+/*
+ * Check that init offered every skill of the pack; -1 with *cause naming
+ * the missing ones (or saying that init never came) if not.
+ */
+int
+stream_check_skills(const struct stream *s, const struct skills *sp,
+    char **cause)
+{
+	struct buf		 b;
+	const struct skill	*sk;
+	size_t			 i;
+
+	*cause = NULL;
+	if (!s->s_init.si_seen) {
+		xasprintf(cause, "Claude Code sent no init event");
+		return (-1);
+	}
+	buf_init(&b, 64 * 1024);
+	for (i = 0; i < skills_count(sp); i++) {
+		sk = skills_get(sp, i);
+		if (!stream_offers_skill(s, sk->sk_name))
+			(void)buf_printf(&b, "%s%s", buf_len(&b) ? ", " : "",
+			    sk->sk_name);
+	}
+	if (buf_len(&b) > 0)
+		xasprintf(cause, "Claude Code did not offer the bundle's "
+		    "skills: %s", buf_str(&b));
+	buf_free(&b);
+	return (*cause != NULL ? -1 : 0);
+}
+
 /* How many distinct skills the agent invoked, and which. */
 size_t
 stream_nused(const struct stream *s)

@@ -22,6 +22,8 @@
 
 #include <json-c/json.h>
 
+#include "skills.h"
+
 #define STREAM_LINE_MAX		(1024 * 1024)	/* longest line parsed */
 #define STREAM_TEXT_MAX		2048		/* text in one event */
 #define STREAM_RESULT_MAX	(16 * 1024)	/* the final result text */
@@ -104,6 +106,8 @@ const struct stream_init *stream_init(const struct stream *);
 const struct stream_result *stream_result(const struct stream *);
 const struct stream_stats *stream_stats(const struct stream *);
 int		 stream_offers_skill(const struct stream *, const char *);
+int		 stream_check_skills(const struct stream *,
+		    const struct skills *, char **);
 size_t		 stream_nused(const struct stream *);
 const char	*stream_used(const struct stream *, size_t);
 struct json_object *stream_agent_json(const struct stream *);

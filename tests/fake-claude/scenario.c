@@ -40,8 +40,12 @@ static void	scenario_die(size_t, const char *)
 		    __attribute__((__noreturn__));
 static void	message_open(struct fc_run *);
 static void	long_line(struct fc_run *, long);
+static void	api_retries(struct fc_run *, int64_t);
+static int	scenario_plain(struct fc_run *, struct json_object *);
 static void	result_fields(struct json_object *, const char *, int,
 		    const char *, const char *);
+static struct json_object *result_kind(struct fc_run *, const char *,
+		    struct json_object *, const char *);
 
 /* A scenario given inline (starting with "{") or as a file's path. */
 static struct json_object *
@@ -149,57 +153,68 @@ long_line(struct fc_run *r, long kb)
 	free(text);
 }
 
-/* Play step i. Returns 1 if it was a tool turn. */
+/* Emit n system/api_retry events. */
+static void
+api_retries(struct fc_run *r, int64_t n)
+{
+	struct json_object	*v;
+
+	for (; n > 0; n--) {
+		v = json_object_new_object();
+		json_add_int(v, "attempt", 1);
+		json_add_int(v, "max_retries", 10);
+		json_add_int(v, "retry_delay_ms", 500);
+		json_add_int(v, "error_status", 529);
+		json_add_string(v, "error", "overloaded");
+		emit_system(r, "api_retry", v);
+	}
+}
+
+/* A step that is not a tool call; returns 0 if st is not one. */
 static int
-scenario_step(struct fc_run *r, struct json_object *st, size_t i)
+scenario_plain(struct fc_run *r, struct json_object *st)
 {
 	struct json_object	*v;
 	int64_t			 n;
 
-	if (!json_object_is_type(st, json_type_object))
-		scenario_die(i, "expected an object");
 	if ((n = json_peek_int(st, "exit", -1)) >= 0) {
 		fflush(stdout);
 		if (json_peek_string(st, "stderr") != NULL)
 			fprintf(stderr, "%s\n", json_peek_string(st, "stderr"));
 		exit((int)n);
 	}
+	if (json_object_object_get_ex(st, "hang", &v))
+		scenario_hang();
 	if (json_object_object_get_ex(st, "text", &v)) {
 		message_open(r);
 		emit_text(r, json_object_get_string(v), 0);
-		return (0);
-	}
-	if ((n = json_peek_int(st, "sleep_ms", -1)) >= 0) {
+	} else if ((n = json_peek_int(st, "sleep_ms", -1)) >= 0) {
 		fflush(stdout);
 		usleep((useconds_t)n * 1000);
-		return (0);
-	}
-	if ((n = json_peek_int(st, "garbage", -1)) >= 0) {
+	} else if ((n = json_peek_int(st, "garbage", -1)) >= 0)
 		emit_garbage(n);
-		return (0);
-	}
-	if ((n = json_peek_int(st, "huge_mb", -1)) >= 0) {
+	else if ((n = json_peek_int(st, "huge_mb", -1)) >= 0)
 		emit_huge(r, n);
-		return (0);
-	}
-	if ((n = json_peek_int(st, "long_line_kb", -1)) >= 0) {
+	else if ((n = json_peek_int(st, "long_line_kb", -1)) >= 0)
 		long_line(r, n);
+	else if ((n = json_peek_int(st, "api_retry", -1)) >= 0)
+		api_retries(r, n);
+	else
 		return (0);
-	}
-	if ((n = json_peek_int(st, "api_retry", -1)) >= 0) {
-		for (; n > 0; n--) {
-			v = json_object_new_object();
-			json_add_int(v, "attempt", 1);
-			json_add_int(v, "max_retries", 10);
-			json_add_int(v, "retry_delay_ms", 500);
-			json_add_int(v, "error_status", 529);
-			json_add_string(v, "error", "overloaded");
-			emit_system(r, "api_retry", v);
-		}
+	return (1);
+}
+
+/* Play step i. Returns 1 if it was a tool turn. */
+static int
+scenario_step(struct fc_run *r, struct json_object *st, size_t i)
+{
+	struct json_object	*v;
+	int			 n;
+
+	if (!json_object_is_type(st, json_type_object))
+		scenario_die(i, "expected an object");
+	if (scenario_plain(r, st))
 		return (0);
-	}
-	if (json_object_object_get_ex(st, "hang", &v))
-		scenario_hang();
 	message_open(r);
 	if (json_object_object_get_ex(st, "bash", &v))
 		n = tool_bash(r, st);
@@ -231,29 +246,20 @@ result_fields(struct json_object *f, const char *subtype, int is_error,
 	json_object_object_add(f, "api_error_status", NULL);
 }
 
-/* A result of the given kind; fields the scenario sets override. */
-static void
-scenario_finish(struct fc_run *r, struct json_object *sc)
+/*
+ * The fields of a result of the given kind, after emitting the last
+ * assistant message the kind calls for.  res (may be NULL) holds the
+ * scenario's own result fields, e.g. api_error_status.
+ */
+static struct json_object *
+result_kind(struct fc_run *r, const char *kind, struct json_object *res,
+    const char *text)
 {
-	struct json_object	*f, *res = NULL, *a;
-	const char		*kind = "success", *text;
+	struct json_object	*f, *a;
 	char			 msg[256];
-	int			 is_error;
 	int64_t			 code;
 
-	if (json_object_object_get_ex(sc, "result", &res) &&
-	    json_object_is_type(res, json_type_string)) {
-		kind = json_object_get_string(res);
-		res = NULL;
-	} else if (res != NULL)
-		kind = json_peek_string(res, "kind") ?
-		    json_peek_string(res, "kind") : "success";
-	if (strcmp(kind, "none") == 0) {
-		fflush(stdout);
-		exit((int)json_peek_int(sc, "exit_code", 0));
-	}
 	f = json_object_new_object();
-	text = json_peek_string(sc, "final_text");
 	if (strcmp(kind, "api_error") == 0) {
 		code = res != NULL ? json_peek_int(res, "api_error_status",
 		    500) : 500;
@@ -283,6 +289,28 @@ scenario_finish(struct fc_run *r, struct json_object *sc)
 		    "\"%s\"\n", kind);
 		exit(2);
 	}
+	return (f);
+}
+
+/* Emit the result the scenario asks for, then what follows it; exit. */
+static void
+scenario_finish(struct fc_run *r, struct json_object *sc)
+{
+	struct json_object	*f, *res = NULL;
+	const char		*kind = "success", *after;
+	int			 is_error;
+
+	if (json_object_object_get_ex(sc, "result", &res) &&
+	    json_object_is_type(res, json_type_string)) {
+		kind = json_object_get_string(res);
+		res = NULL;
+	} else if (res != NULL && json_peek_string(res, "kind") != NULL)
+		kind = json_peek_string(res, "kind");
+	if (strcmp(kind, "none") == 0) {
+		fflush(stdout);
+		exit((int)json_peek_int(sc, "exit_code", 0));
+	}
+	f = result_kind(r, kind, res, json_peek_string(sc, "final_text"));
 	json_add_int(f, "num_turns", r->r_msg);
 	if (res != NULL) {
 		json_object_object_foreach(res, k, v)
@@ -294,10 +322,10 @@ scenario_finish(struct fc_run *r, struct json_object *sc)
 	    "is_error"));
 	emit_result(r, f);
 	fflush(stdout);
-	text = json_peek_string(sc, "after_result");
-	if (text != NULL && strcmp(text, "hang") == 0)
+	after = json_peek_string(sc, "after_result");
+	if (after != NULL && strcmp(after, "hang") == 0)
 		scenario_hang();
-	if (text != NULL && strcmp(text, "garbage") == 0) {
+	if (after != NULL && strcmp(after, "garbage") == 0) {
 		emit_garbage(3);
 		emit_text(r, "after the result", 0);
 	}

@@ -367,6 +367,45 @@ START_TEST(test_stream_utf8_skills)
 }
 END_TEST
 
+/* The pipeline's check that init offered every skill of the bundle. */
+START_TEST(test_stream_check_skills)
+{
+	struct skills	*sp;
+	struct stream	*s;
+	struct seen	 sn;
+	char		 dir[1024], *cause = NULL;
+	const char	*top = getenv("abs_top_srcdir");
+
+	snprintf(dir, sizeof(dir), "%s/skills", top != NULL ? top : SRCDIR);
+	ck_assert_msg(skills_load(dir, NULL, &sp, &cause) == 0, "%s", cause);
+	s = feed_str(&sn, "{\"type\":\"assistant\"}\n");
+	ck_assert_int_eq(stream_check_skills(s, sp, &cause), -1);
+	ck_assert_str_eq(cause, "Claude Code sent no init event");
+	free(cause);
+	cause = NULL;
+	stream_free(&s);
+	s = feed_str(&sn, "{\"type\":\"system\",\"subtype\":\"init\","
+	    "\"skills\":[\"report-result\",\"run-and-fix-tests\","
+	    "\"bootstrap-repo\",\"debug\"]}\n");
+	ck_assert_int_eq(stream_check_skills(s, sp, &cause), -1);
+	ck_assert_str_eq(cause, "Claude Code did not offer the bundle's "
+	    "skills: refactor-and-verify, run-data-experiment");
+	free(cause);
+	cause = NULL;
+	seen_free(&sn);
+	stream_free(&s);
+	s = feed_str(&sn, "{\"type\":\"system\",\"subtype\":\"init\","
+	    "\"skills\":[\"report-result\",\"run-and-fix-tests\","
+	    "\"bootstrap-repo\",\"refactor-and-verify\","
+	    "\"run-data-experiment\"]}\n");
+	ck_assert_int_eq(stream_check_skills(s, sp, &cause), 0);
+	ck_assert_ptr_null(cause);
+	seen_free(&sn);
+	stream_free(&s);
+	skills_free(&sp);
+}
+END_TEST
+
 Suite *
 stream_suite(void)
 {
@@ -384,6 +423,7 @@ stream_suite(void)
 	tcase_add_test(tc, test_stream_overlong);
 	tcase_add_test(tc, test_stream_trim_redact);
 	tcase_add_test(tc, test_stream_utf8_skills);
+	tcase_add_test(tc, test_stream_check_skills);
 	suite_add_tcase(s, tc);
 	return (s);
 }
