@@ -87,6 +87,7 @@ bundle_new(void)
 	return (xcalloc(1, sizeof(struct bundle)));
 }
 
+/* Free a bundle and its entries; NULL the pointer. */
 void
 bundle_free(struct bundle **bp)
 {
@@ -201,6 +202,7 @@ bundle_add_file(struct bundle *b, const char *path, const void *data,
 	return (0);
 }
 
+/* Set *cause to "repo <dir>: <rel>: <message>" and fail. */
 static int
 repo_fail(struct repo_walk *rw, const char *rel, const char *fmt, ...)
 {

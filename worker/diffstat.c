@@ -35,6 +35,7 @@ diffstat_init(struct diffstat *ds)
 	memset(ds, 0, sizeof(*ds));
 }
 
+/* Release the file list; ds is empty and reusable afterwards. */
 void
 diffstat_free(struct diffstat *ds)
 {

@@ -247,6 +247,7 @@ fail:
 	return (-1);
 }
 
+/* Free a parsed result.json; NULL the pointer. */
 void
 result_free(struct result_file **rfp)
 {

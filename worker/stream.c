@@ -87,6 +87,7 @@ stream_set_limits(struct stream *s, size_t line_max, size_t text_max)
 	s->s_text_max = text_max;
 }
 
+/* Free a parser and everything it recorded; NULL the pointer. */
 void
 stream_free(struct stream **sp)
 {

@@ -170,6 +170,7 @@ fc_now_ms(void)
 	return ((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
 }
 
+/* The option named by the first len bytes of arg ("--x" or "-x"). */
 static const struct fc_flag *
 flag_find(const char *arg, size_t len)
 {
@@ -413,6 +414,7 @@ prompt_read(int stream)
 	return (p);
 }
 
+/* True for 8-4-4-4-12 hex digits, as --session-id requires. */
 static int
 uuid_valid(const char *s)
 {
@@ -549,6 +551,7 @@ model_pick(const char *m)
 	return (m);
 }
 
+/* Parse, check, discover, then play the scenario (which exits). */
 int
 main(int argc, char **argv)
 {

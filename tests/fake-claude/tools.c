@@ -151,6 +151,7 @@ mkdirs(const char *path)
 	return (0);
 }
 
+/* Write a whole file, creating its directories. */
 static int
 file_put(const char *path, const char *data, size_t len)
 {
