@@ -1,12 +1,11 @@
 /*
- * How much CPU and memory the envd stream reader costs: feeds a
- * process.Process/Start stream carrying MB megabytes of stdout, in data
- * events of CHUNK bytes, through envd_stream_feed() in pieces of about
- * 16 KiB as libcurl would, ROUNDS times, and prints CPU milliseconds per
- * megabyte and the peak RSS.  The stream is made block by block, so the
- * RSS is the reader's own.  Not a test: numbers for the notes.
+ * The stream-json parser's cost: feed N MiB of realistic agent output (a
+ * mix of text, tool uses, tool results of a few KiB, and now and then a
+ * 40 KiB one) in 16 KiB chunks, as envd delivers it, then the result.
+ * Prints the CPU time and peak RSS of the whole process, so run it from a
+ * build without sanitizers.  Not a test: it asserts nothing.
  *
- * usage: bench-stream [MB [CHUNK [ROUNDS]]]	(defaults 1 200 20)
+ * usage: bench-stream [MiB]	(default 1)
  */
 #include "config.h"
 
@@ -16,118 +15,80 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
 #include "buf.h"
-#include "envd.h"
-#include "envelope.h"
-#include "xmalloc.h"
+#include "stream.h"
 
-#define PIECE	16384
+#define CHUNK	(16 * 1024)
 
-static int
-sink(void *arg, const char *p, size_t len)
-{
-	*(size_t *)arg += len;
-	return (0);
-}
+static unsigned long	events;
 
-/* A block of about PIECE bytes of identical data events; returns them. */
-static size_t
-build(struct buf *s, size_t chunk)
-{
-	struct buf	 b64, json;
-	char		*line;
-	size_t		 n = 0;
-
-	line = xmalloc(chunk);
-	memset(line, 'x', chunk);
-	line[chunk - 1] = '\n';
-	buf_init(&b64, 4 * chunk + 16);
-	buf_init(&json, 4 * chunk + 64);
-	(void)base64_encode(&b64, line, chunk);
-	(void)buf_printf(&json, "{\"event\":{\"data\":{\"stdout\":\"%s\"}}}",
-	    buf_str(&b64));
-	do {
-		env_encode(s, 0, buf_str(&json), buf_len(&json));
-		n++;
-	} while (buf_len(s) < PIECE);
-	buf_free(&b64);
-	buf_free(&json);
-	free(line);
-	return (n);
-}
-
-/* Feed len bytes; exit on failure. */
 static void
-feed(struct envd_stream *st, const char *p, size_t len)
+count_cb(void *arg, const struct stream_event *ev)
 {
-	char	*cause = NULL;
-
-	if (envd_stream_feed(st, p, len, &cause) == -1) {
-		fprintf(stderr, "bench-stream: %s\n", cause);
-		exit(1);
-	}
+	(void)arg;
+	(void)ev;
+	events++;
 }
 
-static double
-cpu_ms(void)
+/* About 1 MiB of events of the kinds a coding agent emits. */
+static void
+make_events(struct buf *b)
 {
-	struct rusage	ru;
+	char	text[40 * 1024 + 1];
+	int	i;
 
-	getrusage(RUSAGE_SELF, &ru);
-	return (ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 +
-	    ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3);
+	memset(text, 'a', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	for (i = 0; buf_len(b) < 1024 * 1024; i++) {
+		buf_printf(b, "{\"type\":\"assistant\",\"message\":{\"id\":"
+		    "\"msg_%d\",\"content\":[{\"type\":\"text\",\"text\":"
+		    "\"Step %d: looking at src/file%d.c, the failing test is "
+		    "test_%d; the cause is an off-by-one.\"}]},"
+		    "\"session_id\":\"s\",\"uuid\":\"u%d\"}\n", i, i, i, i, i);
+		buf_printf(b, "{\"type\":\"assistant\",\"message\":"
+		    "{\"content\":[{\"type\":\"tool_use\",\"id\":"
+		    "\"toolu_%d\",\"name\":\"Bash\",\"input\":"
+		    "{\"command\":\"make -j2 check TESTS=t%d\"}}]},"
+		    "\"session_id\":\"s\"}\n", i, i);
+		buf_printf(b, "{\"type\":\"user\",\"message\":{\"content\":[{"
+		    "\"type\":\"tool_result\",\"tool_use_id\":\"toolu_%d\","
+		    "\"content\":\"%.*s\",\"is_error\":false}]},"
+		    "\"session_id\":\"s\"}\n", i, i % 20 == 0 ? 40 * 1024 :
+		    3000, text);
+	}
 }
 
 int
 main(int argc, char **argv)
 {
-	static const char	 start[] = "{\"event\":{\"start\":{\"pid\":1}}}";
-	static const char	 end[] = "{\"event\":{\"end\":{\"exited\":true}}}";
-	struct buf		 blk, edges;
-	struct envd_io		 io = { .io_stdout = sink };
-	struct envd_proc	 pr;
-	struct envd_stream	*st;
-	struct rusage		 ru;
-	size_t			 mb, chunk, rounds, i, per, done, got = 0;
-	char			*cause = NULL;
-	double			 t0, t;
+	struct stream	*s;
+	struct buf	 b;
+	struct rusage	 ru;
+	const char	*result = "{\"type\":\"result\","
+	    "\"subtype\":\"success\",\"is_error\":false,"
+	    "\"result\":\"done\",\"num_turns\":9}\n";
+	long		 mib = argc > 1 ? atol(argv[1]) : 1, i;
+	size_t		 off, n;
 
-	mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 1;
-	chunk = argc > 2 ? strtoul(argv[2], NULL, 10) : 200;
-	rounds = argc > 3 ? strtoul(argv[3], NULL, 10) : 20;
-	if (mb == 0 || chunk < 2 || rounds == 0)
-		return (2);
-	io.io_arg = &got;
-	buf_init(&blk, 1 << 30);
-	per = build(&blk, chunk) * chunk;
-	buf_init(&edges, 1024);
-	t0 = cpu_ms();
-	for (i = 0; i < rounds; i++) {
-		memset(&pr, 0, sizeof(pr));
-		st = envd_stream_new(&io, &pr);
-		buf_reset(&edges);
-		env_encode(&edges, 0, start, strlen(start));
-		feed(st, buf_str(&edges), buf_len(&edges));
-		for (done = 0; done < mb << 20; done += per)
-			feed(st, buf_str(&blk), buf_len(&blk));
-		buf_reset(&edges);
-		env_encode(&edges, 0, end, strlen(end));
-		env_encode(&edges, ENV_FLAG_END, "{}", 2);
-		feed(st, buf_str(&edges), buf_len(&edges));
-		if (envd_stream_finish(st, &cause) == -1) {
-			fprintf(stderr, "bench-stream: %s\n", cause);
-			return (1);
+	buf_init(&b, 4 * 1024 * 1024);
+	make_events(&b);
+	s = stream_new(count_cb, NULL);
+	for (i = 0; i < mib; i++)
+		for (off = 0; off < buf_len(&b); off += n) {
+			n = buf_len(&b) - off < CHUNK ? buf_len(&b) - off :
+			    CHUNK;
+			stream_feed(s, buf_str(&b) + off, n);
 		}
-		envd_stream_free(&st);
-		envd_proc_clear(&pr);
-	}
-	t = (cpu_ms() - t0) / (double)rounds / (double)mb;
+	stream_feed(s, result, strlen(result));
+	stream_finish(s);
 	getrusage(RUSAGE_SELF, &ru);
-	printf("{\"mb\":%zu,\"chunk\":%zu,\"rounds\":%zu,"
-	    "\"cpu_ms_per_mb\":%.2f,\"maxrss_kib\":%ld,\"delivered\":%zu}\n",
-	    mb, chunk, rounds, t, ru.ru_maxrss, got);
-	buf_free(&blk);
-	buf_free(&edges);
+	printf("stream: %ld x %zu bytes, %lu events, result %s; "
+	    "cpu %.1f ms, peak rss %ld KiB\n", mib, buf_len(&b), events,
+	    stream_done(s) ? "seen" : "missing",
+	    ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 +
+	    ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3,
+	    ru.ru_maxrss);
+	stream_free(&s);
+	buf_free(&b);
 	return (0);
 }
