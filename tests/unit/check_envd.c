@@ -674,6 +674,46 @@ START_TEST(test_envd_run_cancel_and_lowspeed)
 }
 END_TEST
 
+START_TEST(test_envd_keepalives_hold_a_silent_stream)
+{
+	static struct mock_step	 st = { .ms_status = 200, .ms_headers =
+	    "Content-Type: application/connect+json\n", .ms_delay_ms = 1000 };
+	struct buf		 b;
+	struct mock		*m;
+	struct envd		*nv;
+	struct envd_cmd		 cm = { .cm_cmd = "/bin/sleep",
+	    .cm_keepalive_s = 1 };
+	struct envd_proc	 pr;
+	char			*cause = NULL;
+	int			 i;
+
+	/*
+	 * Five seconds without output, but about a keepalive a second: past
+	 * the low-speed window of three intervals, and the stream survives.
+	 */
+	buf_init(&b, 4096);
+	st.ms_chunk = 64;
+	frame(&b, 0, "{\"event\":{\"start\":{\"pid\":5}}}");
+	for (i = 0; i < 6; i++)
+		frame(&b, 0, "{\"event\":{\"keepalive\":{}}}");
+	frame(&b, 0, "{\"event\":{\"end\":{\"exited\":true}}}");
+	frame(&b, ENV_FLAG_END, "{}");
+	st.ms_body = buf_str(&b);
+	st.ms_bodylen = buf_len(&b);
+	m = mock_start(&st, 1);
+	nv = client(m);
+	memset(&pr, 0, sizeof(pr));
+	ck_assert_msg(envd_run(nv, &cm, NULL, &pr, &cause) == 0, "%s", cause);
+	ck_assert_uint_eq(pr.pr_keepalives, 6);
+	ck_assert_str_eq(mock_req_header(mock_request(m, 0),
+	    "keepalive-ping-interval"), "1");
+	envd_proc_clear(&pr);
+	envd_free(&nv);
+	mock_stop(&m);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_envd_signal)
 {
 	static const struct mock_step	steps[] = {
@@ -1034,6 +1074,7 @@ envd_suite(void)
 	tcase_add_loop_test(tc, test_envd_run_refused, 0,
 	    sizeof(refusals) / sizeof(refusals[0]));
 	tcase_add_test(tc, test_envd_run_cancel_and_lowspeed);
+	tcase_add_test(tc, test_envd_keepalives_hold_a_silent_stream);
 	tcase_add_test(tc, test_envd_signal);
 	tcase_add_test(tc, test_envd_upload);
 	tcase_add_test(tc, test_envd_download);
