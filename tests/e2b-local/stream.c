@@ -1,0 +1,352 @@
+/*
+ * process.Process/Start and /Connect as Connect server streams: the
+ * request is one envelope; the reply is HTTP 200 with the agent's events,
+ * one envelope each, keepalive events after Keepalive-Ping-Interval idle
+ * seconds, and the end-of-stream envelope.  Connect-Timeout-Ms bounds the
+ * stream (and, for Start, the process's life, which the agent enforces).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+
+#include "e2b-local.h"
+#include "envelope.h"
+#include "json.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define STREAM_CTYPE		"application/connect+json"
+#define STREAM_KEEPALIVE	"{\"event\":{\"keepalive\":{}}}"
+
+struct stream {
+	struct call	*s_call;
+	struct event	*s_keepalive;
+	struct timeval	 s_interval;
+	struct event	*s_deadline;
+	int64_t		 s_drop_after;	/* -1: no fault armed */
+	int64_t		 s_output;	/* process output bytes so far */
+};
+
+/* The request envelope as it is decoded. */
+struct stream_req {
+	struct buf	 r_msg;
+	int		 r_frames;
+	int		 r_end;
+};
+
+static void	stream_open(struct request *, const char *);
+static int	stream_decode(void *, uint8_t, const char *, size_t);
+static int	stream_request(struct request *, struct json_object **,
+		    const char **, char **);
+static void	stream_fail(struct evhttp_request *, const char *,
+		    const char *, ...) __attribute__((__format__(printf, 3, 4)));
+static void	stream_envelope(struct call *, uint8_t, const char *, size_t);
+static void	stream_frame(struct call *, uint8_t, const char *, size_t);
+static void	stream_keepalive_cb(evutil_socket_t, short, void *);
+static void	stream_deadline_cb(evutil_socket_t, short, void *);
+static void	stream_count(struct stream *, const char *, size_t);
+static void	stream_free(struct call *);
+
+static const struct call_ops stream_ops = {
+	stream_frame, NULL, stream_free
+};
+
+void
+stream_start(struct request *q)
+{
+	stream_open(q, "start");
+}
+
+void
+stream_connect(struct request *q)
+{
+	stream_open(q, "connect");
+}
+
+/*
+ * Answer a stream with only an end-of-stream error: Connect streams
+ * report errors there, with HTTP 200.
+ */
+static void
+stream_fail(struct evhttp_request *req, const char *code, const char *fmt,
+    ...)
+{
+	struct json_object	*o;
+	struct evbuffer		*b;
+	const char		*s;
+	va_list			 ap;
+	char			*msg;
+	uint8_t			 hdr[ENV_HDRLEN];
+	size_t			 len;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	o = frame_error(code, 0, msg);
+	s = json_str(o);
+	len = strlen(s);
+	(void)env_header(hdr, ENV_FLAG_END, len);
+	b = evbuffer_new();
+	evbuffer_add(b, hdr, sizeof(hdr));
+	evbuffer_add(b, s, len);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", STREAM_CTYPE);
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+	json_object_put(o);
+	free(msg);
+}
+
+static int
+stream_decode(void *arg, uint8_t flags, const char *data, size_t len)
+{
+	struct stream_req	*r = arg;
+
+	if (r->r_frames++ == 0)
+		(void)buf_add(&r->r_msg, data, len);
+	if (flags & ENV_FLAG_END)
+		r->r_end = 1;
+	return (0);
+}
+
+/*
+ * Decode the request: exactly one envelope holding a JSON object.  0, or
+ * -1 with the Connect code and message to answer.
+ */
+static int
+stream_request(struct request *q, struct json_object **msg,
+    const char **code, char **cause)
+{
+	struct evbuffer		*in = evhttp_request_get_input_buffer(q->q_req);
+	struct env_decoder	 dec;
+	struct stream_req	 r;
+	size_t			 len = evbuffer_get_length(in);
+	char			*why = NULL;
+
+	*msg = NULL;
+	*code = "invalid_argument";
+	memset(&r, 0, sizeof(r));
+	buf_init(&r.r_msg, E2BL_JSON_MAX);
+	env_decoder_init(&dec, E2BL_JSON_MAX);
+	if (env_decoder_feed(&dec, evbuffer_pullup(in, -1), len, stream_decode,
+	    &r, &why) == -1) {
+		if (strstr(why, "exceeds the limit") != NULL)
+			*code = "resource_exhausted";
+		xasprintf(cause, "protocol error: %s", why);
+	} else if (dec.ed_state == ENV_PAYLOAD || dec.ed_hdrlen != 0)
+		xasprintf(cause, "protocol error: incomplete envelope: "
+		    "unexpected EOF");
+	else if (r.r_frames == 0)
+		xasprintf(cause, "protocol error: missing request message");
+	else if (r.r_frames > 1 || r.r_end)
+		xasprintf(cause, "protocol error: expected exactly one "
+		    "request message");
+	else if ((*msg = json_parse(buf_str(&r.r_msg), buf_len(&r.r_msg),
+	    &why)) == NULL || !json_object_is_type(*msg, json_type_object))
+		xasprintf(cause, "unmarshal into *process.%s: %s",
+		    q->q_route->r_arg, why != NULL ? why : "expected an object");
+	free(why);
+	env_decoder_free(&dec);
+	buf_free(&r.r_msg);
+	if (*cause == NULL)
+		return (0);
+	json_object_put(*msg);
+	*msg = NULL;
+	return (-1);
+}
+
+/* Open the stream: check the request, then hand it to the agent. */
+static void
+stream_open(struct request *q, const char *opname)
+{
+	struct json_object	*msg = NULL, *op = NULL;
+	struct stream		*s;
+	struct fault		 f;
+	struct timeval		 tv;
+	const char		*ctype = server_header(q->q_req, "Content-Type");
+	const char		*ka, *tmo, *code;
+	char			*type = NULL, *cause = NULL, *user = NULL, *end;
+	long long		 timeout = 0, secs;
+	int			 status;
+
+	if (ctype == NULL || wire_media_type(ctype, &type, NULL) == -1 ||
+	    strcmp(type, STREAM_CTYPE) != 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(q->q_req),
+		    "Accept-Post", "application/connect+json, "
+		    "application/connect+proto");
+		evhttp_send_reply(q->q_req, 415, NULL, NULL);
+		goto out;
+	}
+	if (wire_basic_user(server_header(q->q_req, "Authorization"),
+	    &user) == 1 && (code = envd_user(user, 1, &status, &cause)) !=
+	    NULL) {
+		stream_fail(q->q_req, code, "%s", cause);
+		goto out;
+	}
+	if (stream_request(q, &msg, &code, &cause) == -1) {
+		stream_fail(q->q_req, code, "%s", cause);
+		goto out;
+	}
+	if ((tmo = server_header(q->q_req, "Connect-Timeout-Ms")) != NULL) {
+		errno = 0;
+		timeout = strtoll(tmo, &end, 10);
+		if (*tmo == '\0' || *end != '\0' || errno != 0 || timeout < 0 ||
+		    strlen(tmo) > 10) {
+			stream_fail(q->q_req, "invalid_argument", "protocol "
+			    "error: invalid timeout \"%s\"", tmo);
+			goto out;
+		}
+	}
+	op = json_object_new_object();
+	json_add_string(op, "op", opname);
+	json_object_object_add(op, "msg", json_object_get(msg));
+	if (strcmp(opname, "start") == 0 && timeout > 0)
+		json_add_int(op, "timeoutMs", timeout);
+
+	s = xcalloc(1, sizeof(*s));
+	s->s_drop_after = -1;
+	if (local_fault_take(q->q_route->r_key, 0, &f))
+		s->s_drop_after = f.f_drop_after;
+	secs = -1;
+	if ((ka = server_header(q->q_req, "Keepalive-Ping-Interval")) != NULL) {
+		secs = strtoll(ka, &end, 10);
+		if (*ka == '\0' || *end != '\0')
+			secs = -1;
+	}
+	if (secs <= 0)
+		secs = E2BL_KEEPALIVE_SECS;
+	s->s_interval.tv_sec = (time_t)secs;
+	if ((s->s_call = call_new(q, &stream_ops, s, op)) == NULL) {
+		free(s);
+		server_proxy_gone(q->q_req, q->q_sb->sb_id);
+		goto out;
+	}
+	s->s_keepalive = evtimer_new(e2bl.e_base, stream_keepalive_cb, s);
+	if (timeout > 0) {
+		tv.tv_sec = timeout / 1000;
+		tv.tv_usec = (timeout % 1000) * 1000;
+		s->s_deadline = evtimer_new(e2bl.e_base, stream_deadline_cb, s);
+		evtimer_add(s->s_deadline, &tv);
+	}
+out:
+	json_object_put(op);
+	json_object_put(msg);
+	free(type);
+	free(cause);
+	free(user);
+}
+
+/* Send one envelope, starting the reply first if need be. */
+static void
+stream_envelope(struct call *c, uint8_t flags, const char *data, size_t len)
+{
+	struct stream	*s = c->c_state;
+	struct evbuffer	*b;
+	uint8_t		 hdr[ENV_HDRLEN];
+
+	if (!c->c_started) {
+		evhttp_add_header(evhttp_request_get_output_headers(c->c_req),
+		    "Content-Type", STREAM_CTYPE);
+		call_reply_start(c, 200, "OK");
+		evtimer_add(s->s_keepalive, &s->s_interval);
+	}
+	(void)env_header(hdr, flags, len);
+	b = evbuffer_new();
+	evbuffer_add(b, hdr, sizeof(hdr));
+	evbuffer_add(b, data, len);
+	call_reply_chunk(c, b);
+	evbuffer_free(b);
+}
+
+/* An event from the agent, or its end-of-stream message. */
+static void
+stream_frame(struct call *c, uint8_t flags, const char *data, size_t len)
+{
+	struct stream	*s = c->c_state;
+
+	stream_envelope(c, flags, data, len);
+	if (flags & ENV_FLAG_END) {
+		call_reply_end(c);
+		call_free(c);
+		return;
+	}
+	if (memmem(data, len, "\"data\"", 6) == NULL)
+		return;
+	evtimer_add(s->s_keepalive, &s->s_interval);	/* reset */
+	if (s->s_drop_after >= 0) {
+		stream_count(s, data, len);
+		if (s->s_output >= s->s_drop_after) {
+			log_info("sandbox %s: fault: dropping a stream after "
+			    "%lld bytes of output", c->c_sb->sb_id,
+			    (long long)s->s_output);
+			call_abort(c);
+		}
+	}
+}
+
+/* Add the size of a data event's output to the stream's count. */
+static void
+stream_count(struct stream *s, const char *data, size_t len)
+{
+	struct json_object	*ev, *e, *d;
+	const char		*b64 = NULL;
+	size_t			 n;
+
+	if ((ev = json_parse(data, len, NULL)) == NULL)
+		return;
+	if (json_object_object_get_ex(ev, "event", &e) &&
+	    json_object_object_get_ex(e, "data", &d) &&
+	    ((b64 = json_peek_string(d, "stdout")) != NULL ||
+	    (b64 = json_peek_string(d, "stderr")) != NULL)) {
+		n = strlen(b64);
+		s->s_output += (int64_t)(n / 4 * 3);
+		if (n >= 1 && b64[n - 1] == '=')
+			s->s_output--;
+		if (n >= 2 && b64[n - 2] == '=')
+			s->s_output--;
+	}
+	json_object_put(ev);
+}
+
+static void
+stream_keepalive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream	*s = arg;
+
+	stream_envelope(s->s_call, 0, STREAM_KEEPALIVE,
+	    strlen(STREAM_KEEPALIVE));
+	evtimer_add(s->s_keepalive, &s->s_interval);
+}
+
+/* Connect-Timeout-Ms passed: end the stream as connect-go does. */
+static void
+stream_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static const char	 end[] = "{\"error\":{\"code\":"
+				    "\"deadline_exceeded\",\"message\":"
+				    "\"context deadline exceeded\"}}";
+	struct stream		*s = arg;
+	struct call		*c = s->s_call;
+
+	stream_envelope(c, ENV_FLAG_END, end, strlen(end));
+	call_reply_end(c);
+	call_free(c);
+}
+
+static void
+stream_free(struct call *c)
+{
+	struct stream	*s = c->c_state;
+
+	if (s->s_keepalive != NULL)
+		event_free(s->s_keepalive);
+	if (s->s_deadline != NULL)
+		event_free(s->s_deadline);
+	free(s);
+}
