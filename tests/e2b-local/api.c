@@ -85,7 +85,7 @@ static struct json_object *api_sandbox_json(struct sandbox *);
 static struct json_object *api_sandbox_info(struct sandbox *, int);
 static void	api_create(struct request *, int);
 static int	api_keepalive(struct request *, struct sandbox *, int64_t, int);
-static int	api_meta_filter(const char *, struct json_object **);
+static int	api_meta_filter(const char *, struct json_object **, char **);
 static int	api_meta_match(struct sandbox *, struct json_object *);
 static int	api_order(const struct timespec *, const char *,
 		    const struct timespec *, const char *);
@@ -534,29 +534,49 @@ api_resume(struct request *q)
 }
 
 /*
- * Parse the metadata filter: one query value "k1=v1&k2=v2", itself a
- * query string.  -1 if malformed.
+ * Parse the metadata filter as the API's parseFilters does: the value is
+ * unescaped once more, split on "&" into "key=value" pairs (exactly one
+ * "=" each), and each side unescaped again.  -1 with *cause if malformed.
  */
 static int
-api_meta_filter(const char *s, struct json_object **filter)
+api_meta_filter(const char *s, struct json_object **filter, char **cause)
 {
-	struct wire_query	 mq;
-	char			*cause = NULL;
-	size_t			 i;
+	char	*all = NULL, *pair, *save = NULL, *eq, *k = NULL, *v = NULL;
 
 	*filter = NULL;
 	if (s == NULL)
 		return (0);
-	if (wire_query_parse(&mq, s, &cause) == -1) {
-		free(cause);
+	if (wire_unescape(s, strlen(s), 1, &all) == -1) {
+		xasprintf(cause, "error when unescaping query");
 		return (-1);
 	}
 	*filter = json_object_new_object();
-	for (i = 0; i < mq.wq_n; i++)
-		json_add_string(*filter, mq.wq_params[i].wp_key,
-		    mq.wq_params[i].wp_value);
-	wire_query_free(&mq);
+	for (pair = strtok_r(all, "&", &save); pair != NULL;
+	    pair = strtok_r(NULL, "&", &save)) {
+		if ((eq = strchr(pair, '=')) == NULL || strchr(eq + 1, '=') !=
+		    NULL) {
+			xasprintf(cause, "invalid key value pair in query");
+			goto fail;
+		}
+		if (wire_unescape(pair, (size_t)(eq - pair), 1, &k) == -1 ||
+		    wire_unescape(eq + 1, strlen(eq + 1), 1, &v) == -1) {
+			xasprintf(cause, "error when unescaping key or value");
+			goto fail;
+		}
+		json_add_string(*filter, k, v);
+		free(k);
+		free(v);
+		k = v = NULL;
+	}
+	free(all);
 	return (0);
+fail:
+	free(k);
+	free(v);
+	free(all);
+	json_object_put(*filter);
+	*filter = NULL;
+	return (-1);
 }
 
 /* Does a sandbox's metadata hold every pair of the filter? */
@@ -660,12 +680,14 @@ api_list_v1(struct request *q)
 {
 	struct json_object	*filter, *arr;
 	struct api_item		*items;
+	char			*cause = NULL;
 	size_t			 n, i;
 
-	if (api_meta_filter(wire_query_get(&q->q_query, "metadata"),
-	    &filter) == -1) {
-		server_api_error(q->q_req, 400, "Error parsing metadata: invalid "
-		    "metadata");
+	if (api_meta_filter(wire_query_get(&q->q_query, "metadata"), &filter,
+	    &cause) == -1) {
+		server_api_error(q->q_req, 400, "Error parsing metadata: error "
+		    "parsing metadata: %s", cause);
+		free(cause);
 		return;
 	}
 	items = api_collect(filter, NULL, &n);
@@ -727,7 +749,7 @@ api_list_v2(struct request *q)
 	const char		*order = wire_query_get(&q->q_query, "order");
 	const char		*next = wire_query_get(&q->q_query, "nextToken");
 	struct timespec		 cts;
-	char			*tok, num[32], cid[64];
+	char			*tok, num[32], cid[64], *cause = NULL;
 	size_t			 n = 0, i, first = 0;
 	int64_t			 limit;
 	int			 running, asc = 0, c;
@@ -741,9 +763,10 @@ api_list_v2(struct request *q)
 		return;
 	}
 	asc = order != NULL && strcmp(order, "asc") == 0;
-	if (api_meta_filter(wire_query_get(&q->q_query, "metadata"),
-	    &filter) == -1) {
+	if (api_meta_filter(wire_query_get(&q->q_query, "metadata"), &filter,
+	    &cause) == -1) {
 		server_api_error(q->q_req, 400, "Error parsing metadata");
+		free(cause);
 		return;
 	}
 	if (running)

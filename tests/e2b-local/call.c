@@ -23,7 +23,6 @@ static void	call_frame(struct fconn *, uint8_t, const char *, size_t,
 static void	call_closed(struct fconn *, const char *, void *);
 static void	call_client_closed(struct evhttp_connection *, void *);
 static void	call_chunk_sent(struct evhttp_connection *, void *);
-static size_t	call_client_backlog(struct call *);
 
 /*
  * Open a connection to the sandbox's agent and send the operation (the
@@ -117,7 +116,7 @@ call_reply_start(struct call *c, int status, const char *reason)
 }
 
 /* Bytes queued toward the client, not yet written. */
-static size_t
+size_t
 call_client_backlog(struct call *c)
 {
 	struct evhttp_connection	*evcon;
@@ -143,6 +142,11 @@ call_reply_chunk(struct call *c, struct evbuffer *b)
 	}
 }
 
+/*
+ * A chunk was written: resume the agent link if the client caught up, and
+ * tell the call.  Runs inside evhttp's write callback, so the call must
+ * not free the connection from here.
+ */
 static void
 call_chunk_sent(struct evhttp_connection *evcon, void *arg)
 {
@@ -151,9 +155,9 @@ call_chunk_sent(struct evhttp_connection *evcon, void *arg)
 	if (c->c_client_paused && call_client_backlog(c) < FCONN_LOWWATER) {
 		c->c_client_paused = 0;
 		fconn_pause(c->c_link, 0);
-		if (c->c_ops->co_drained != NULL)
-			c->c_ops->co_drained(c);
 	}
+	if (c->c_ops->co_drained != NULL)
+		c->c_ops->co_drained(c);
 }
 
 /* Finish a started reply. */

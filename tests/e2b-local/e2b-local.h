@@ -85,7 +85,7 @@ struct sandbox {
 /* What a call does with the agent's frames. */
 struct call_ops {
 	void	(*co_frame)(struct call *, uint8_t, const char *, size_t);
-	void	(*co_drained)(struct call *);	/* client caught up */
+	void	(*co_drained)(struct call *);	/* a reply chunk was sent */
 	void	(*co_free)(struct call *);	/* release c_state */
 };
 
@@ -218,6 +218,7 @@ void		 call_free(struct call *);
 void		 call_abort(struct call *);
 void		 call_reply_start(struct call *, int, const char *);
 void		 call_reply_chunk(struct call *, struct evbuffer *);
+size_t		 call_client_backlog(struct call *);
 void		 call_reply_end(struct call *);
 
 /* stream.c */

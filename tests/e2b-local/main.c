@@ -40,6 +40,7 @@ static void	main_usage(FILE *, int) __attribute__((__noreturn__));
 static void	main_template(const char *);
 static void	main_statedir(const char *);
 static char	*main_agent(const char *);
+static void	main_reachable(const char *, const char *, mode_t);
 static void	main_signal(evutil_socket_t, short, void *);
 static void	main_cleanup(void);
 
@@ -82,10 +83,39 @@ main_template(const char *arg)
 		fatalx("--template %s: %s is not a directory", arg, eq + 1);
 	if (template_find(name) != NULL)
 		fatalx("--template %s: template %s given twice", arg, name);
+	main_reachable("--template", dir, S_IROTH | S_IXOTH);
 	t = xcalloc(1, sizeof(*t));
 	t->t_name = name;
 	t->t_dir = dir;
 	TAILQ_INSERT_TAIL(&e2bl.e_templates, t, t_entry);
+}
+
+/*
+ * As root, sandboxes are built by bwrap running as uid 1000: it must be
+ * able to reach what it binds.  Check that every directory above path is
+ * searchable by others and path has the "others" bits in need; exit with
+ * a clear message otherwise.
+ */
+static void
+main_reachable(const char *what, const char *path, mode_t need)
+{
+	struct stat	 st;
+	char		*p, *slash;
+
+	if (geteuid() != 0)
+		return;
+	p = xstrdup(path);
+	while ((slash = strrchr(p, '/')) != NULL && slash != p) {
+		*slash = '\0';
+		if (stat(p, &st) == 0 && !(st.st_mode & S_IXOTH))
+			fatalx("%s %s: %s is not searchable by the sandbox user "
+			    "(uid %d); chmod o+x it or choose another place",
+			    what, path, p, E2BL_UID);
+	}
+	free(p);
+	if (stat(path, &st) == -1 || (st.st_mode & need) != need)
+		fatalx("%s %s: not accessible to the sandbox user (uid %d)",
+		    what, path, E2BL_UID);
 }
 
 /* Create (or make) the state directory. */
@@ -109,6 +139,7 @@ main_statedir(const char *arg)
 	}
 	if (chmod(path, 0711) == -1)
 		fatal("chmod %s", path);
+	main_reachable("--state", path, S_IXOTH);
 	e2bl.e_statedir = path;
 }
 
@@ -135,6 +166,7 @@ main_agent(const char *arg)
 	free(p);
 	if (dir == NULL)
 		fatal("agent");
+	main_reachable("agent", dir, S_IROTH | S_IXOTH);
 	return (dir);
 }
 

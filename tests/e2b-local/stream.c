@@ -31,6 +31,7 @@ struct stream {
 	struct event	*s_deadline;
 	int64_t		 s_drop_after;	/* -1: no fault armed */
 	int64_t		 s_output;	/* process output bytes so far */
+	struct event	*s_drop;	/* cuts the stream once sent */
 };
 
 /* The request envelope as it is decoded. */
@@ -52,9 +53,11 @@ static void	stream_keepalive_cb(evutil_socket_t, short, void *);
 static void	stream_deadline_cb(evutil_socket_t, short, void *);
 static void	stream_count(struct stream *, const char *, size_t);
 static void	stream_free(struct call *);
+static void	stream_drained(struct call *);
+static void	stream_drop_cb(evutil_socket_t, short, void *);
 
 static const struct call_ops stream_ops = {
-	stream_frame, NULL, stream_free
+	stream_frame, stream_drained, stream_free
 };
 
 void
@@ -270,6 +273,8 @@ stream_frame(struct call *c, uint8_t flags, const char *data, size_t len)
 {
 	struct stream	*s = c->c_state;
 
+	if (s->s_drop != NULL)
+		return;		/* being cut: nothing more goes out */
 	stream_envelope(c, flags, data, len);
 	if (flags & ENV_FLAG_END) {
 		call_reply_end(c);
@@ -285,7 +290,9 @@ stream_frame(struct call *c, uint8_t flags, const char *data, size_t len)
 			log_info("sandbox %s: fault: dropping a stream after "
 			    "%lld bytes of output", c->c_sb->sb_id,
 			    (long long)s->s_output);
-			call_abort(c);
+			/* Cut it once what was forwarded has gone out. */
+			fconn_pause(c->c_link, 1);
+			s->s_drop = evtimer_new(e2bl.e_base, stream_drop_cb, s);
 		}
 	}
 }
@@ -339,11 +346,32 @@ stream_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	call_free(c);
 }
 
+/* A chunk went out; once a stream being cut has sent all, cut it. */
+static void
+stream_drained(struct call *c)
+{
+	struct stream		*s = c->c_state;
+	const struct timeval	 now = { 0, 0 };
+
+	if (s->s_drop != NULL && call_client_backlog(c) == 0)
+		evtimer_add(s->s_drop, &now);	/* not from evhttp's callback */
+}
+
+static void
+stream_drop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream	*s = arg;
+
+	call_abort(s->s_call);
+}
+
 static void
 stream_free(struct call *c)
 {
 	struct stream	*s = c->c_state;
 
+	if (s->s_drop != NULL)
+		event_free(s->s_drop);
 	if (s->s_keepalive != NULL)
 		event_free(s->s_keepalive);
 	if (s->s_deadline != NULL)

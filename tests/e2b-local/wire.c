@@ -21,7 +21,6 @@ struct wire_enc {
 };
 
 static int	wire_hexval(int);
-static int	wire_unescape(const char *, size_t, int, char **);
 static int	wire_tokenchar(int);
 static const char *wire_skipws(const char *);
 static const char *wire_param_value(const char *, char **);
@@ -46,8 +45,11 @@ wire_hexval(int c)
 	return (-1);
 }
 
-/* url.QueryUnescape (plus != 0) or url.PathUnescape of len bytes. */
-static int
+/*
+ * url.QueryUnescape (plus != 0) or url.PathUnescape of len bytes into a
+ * new string.  -1 on a bad escape.
+ */
+int
 wire_unescape(const char *s, size_t len, int plus, char **out)
 {
 	char	*p;

@@ -52,6 +52,7 @@ struct wire_multipart {
 #define WIRE_ENC_GZIP		1
 #define WIRE_ENC_NONE		-1	/* 406: nothing acceptable */
 
+int		 wire_unescape(const char *, size_t, int, char **);
 int		 wire_query_parse(struct wire_query *, const char *, char **);
 void		 wire_query_free(struct wire_query *);
 const char	*wire_query_get(const struct wire_query *, const char *);
