@@ -45,6 +45,8 @@ static void	files_send(struct call *, const char *, size_t);
 static void	files_post_frame(struct call *, uint8_t, const char *, size_t);
 static void	files_get_frame(struct call *, uint8_t, const char *, size_t);
 static int	files_get_header(struct call *, const char *, size_t);
+static void	files_get_gzip(struct call *);
+static int	files_get_identity(struct call *, struct json_object *);
 static void	files_get_free(struct call *);
 
 static const struct call_ops files_post_ops = {
@@ -343,21 +345,83 @@ files_get(struct request *q)
 	json_object_put(op);
 }
 
+/* A gzip-encoded download: envd's own headers, then chunks. */
+static void
+files_get_gzip(struct call *c)
+{
+	struct download		*d = c->c_state;
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(
+				    c->c_req);
+	const char		*type = wire_mime_ext(d->d_path);
+
+	evhttp_add_header(out, "Content-Encoding", "gzip");
+	evhttp_add_header(out, "Content-Type", type != NULL ? type :
+	    "application/octet-stream");
+	d->d_gz = gz_deflate_new();
+	call_reply_start(c, 200, "OK");
+}
+
 /*
- * The agent's header: answer an error, 406 or 416, or start the reply
- * with ServeContent's headers.  0 if the body follows.
+ * An identity download as http.ServeContent answers it: 416 for a range
+ * outside the file (-1), else 200 or 206 with its headers (0).
+ */
+static int
+files_get_identity(struct call *c, struct json_object *h)
+{
+	struct download		*d = c->c_state;
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(
+				    c->c_req);
+	const char		*rerr = json_peek_string(h, "rangeError");
+	const char		*type = wire_mime_ext(d->d_path);
+	const char		*sniff = json_peek_string(h, "sniff");
+	char			 v[96];
+	long long		 size = json_peek_int(h, "size", 0);
+	long long		 off = json_peek_int(h, "offset", 0);
+	long long		 length = json_peek_int(h, "length", 0);
+	long long		 mtime = json_peek_int(h, "mtime", 0);
+
+	if (rerr != NULL) {
+		if (strstr(rerr, "overlap") != NULL) {
+			snprintf(v, sizeof(v), "bytes */%lld", size);
+			evhttp_add_header(out, "Content-Range", v);
+		}
+		evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
+		snprintf(v, sizeof(v), "%s\n", rerr);
+		server_reply_text(c->c_req, 416, "text/plain; charset=utf-8", v);
+		return (-1);
+	}
+	if (mtime > 0) {
+		wire_http_date(v, sizeof(v), (time_t)mtime);
+		evhttp_add_header(out, "Last-Modified", v);
+	}
+	evhttp_add_header(out, "Accept-Ranges", "bytes");
+	evhttp_add_header(out, "Content-Type", type != NULL ? type :
+	    sniff != NULL ? sniff : "application/octet-stream");
+	snprintf(v, sizeof(v), "%lld", length);
+	evhttp_add_header(out, "Content-Length", v);
+	if (!json_object_get_boolean(json_object_object_get(h, "ranged"))) {
+		call_reply_start(c, 200, "OK");
+		return (0);
+	}
+	snprintf(v, sizeof(v), "bytes %lld-%lld/%lld", off, off + length - 1,
+	    size);
+	evhttp_add_header(out, "Content-Range", v);
+	call_reply_start(c, 206, "Partial Content");
+	return (0);
+}
+
+/*
+ * The agent's header: answer 406 or 416, or start the reply.  0 if the
+ * body follows.
  */
 static int
 files_get_header(struct call *c, const char *data, size_t len)
 {
 	struct download		*d = c->c_state;
-	struct evkeyvalq	*out = evhttp_request_get_output_headers(
-				    c->c_req);
 	struct json_object	*h;
 	struct buf		 b;
-	const char		*rerr, *type;
-	char			 v[96];
-	int64_t			 size, off, length, mtime;
+	const char		*name;
+	int			 r = 0;
 
 	if ((h = json_parse(data, len, NULL)) == NULL)
 		return (-1);
@@ -371,57 +435,20 @@ files_get_header(struct call *c, const char *data, size_t len)
 		json_object_put(h);
 		return (-1);
 	}
-	size = json_peek_int(h, "size", 0);
-	off = json_peek_int(h, "offset", 0);
-	length = json_peek_int(h, "length", 0);
-	mtime = json_peek_int(h, "mtime", 0);
-	evhttp_add_header(out, "Vary", "Accept-Encoding");
+	evhttp_add_header(evhttp_request_get_output_headers(c->c_req), "Vary",
+	    "Accept-Encoding");
+	name = json_peek_string(h, "name");
 	buf_init(&b, 4096);
-	wire_disposition(&b, "inline", json_peek_string(h, "name") != NULL ?
-	    json_peek_string(h, "name") : "");
-	evhttp_add_header(out, "Content-Disposition", buf_str(&b));
+	wire_disposition(&b, "inline", name != NULL ? name : "");
+	evhttp_add_header(evhttp_request_get_output_headers(c->c_req),
+	    "Content-Disposition", buf_str(&b));
 	buf_free(&b);
-	if (d->d_enc == WIRE_ENC_GZIP) {
-		type = wire_mime_ext(d->d_path);
-		evhttp_add_header(out, "Content-Encoding", "gzip");
-		evhttp_add_header(out, "Content-Type", type != NULL ? type :
-		    "application/octet-stream");
-		d->d_gz = gz_deflate_new();
-		call_reply_start(c, 200, "OK");
-		json_object_put(h);
-		return (0);
-	}
-	if ((rerr = json_peek_string(h, "rangeError")) != NULL) {
-		if (strstr(rerr, "overlap") != NULL) {
-			snprintf(v, sizeof(v), "bytes */%lld", (long long)size);
-			evhttp_add_header(out, "Content-Range", v);
-		}
-		evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
-		snprintf(v, sizeof(v), "%s\n", rerr);
-		server_reply_text(c->c_req, 416, "text/plain; charset=utf-8", v);
-		json_object_put(h);
-		return (-1);
-	}
-	if (mtime > 0) {
-		wire_http_date(v, sizeof(v), (time_t)mtime);
-		evhttp_add_header(out, "Last-Modified", v);
-	}
-	evhttp_add_header(out, "Accept-Ranges", "bytes");
-	type = wire_mime_ext(d->d_path);
-	evhttp_add_header(out, "Content-Type", type != NULL ? type :
-	    json_peek_string(h, "sniff") != NULL ? json_peek_string(h,
-	    "sniff") : "application/octet-stream");
-	snprintf(v, sizeof(v), "%lld", (long long)length);
-	evhttp_add_header(out, "Content-Length", v);
-	if (json_object_get_boolean(json_object_object_get(h, "ranged"))) {
-		snprintf(v, sizeof(v), "bytes %lld-%lld/%lld", (long long)off,
-		    (long long)(off + length - 1), (long long)size);
-		evhttp_add_header(out, "Content-Range", v);
-		call_reply_start(c, 206, "Partial Content");
-	} else
-		call_reply_start(c, 200, "OK");
+	if (d->d_enc == WIRE_ENC_GZIP)
+		files_get_gzip(c);
+	else
+		r = files_get_identity(c, h);
 	json_object_put(h);
-	return (0);
+	return (r);
 }
 
 /* The download's header, bytes and end, from the agent. */

@@ -42,6 +42,9 @@ struct stream_req {
 };
 
 static void	stream_open(struct request *, const char *);
+static int	stream_check(struct request *, struct json_object **);
+static int	stream_timeout(struct request *, long long *);
+static time_t	stream_interval(struct request *);
 static int	stream_decode(void *, uint8_t, const char *, size_t);
 static int	stream_request(struct request *, struct json_object **,
 		    const char **, char **);
@@ -164,6 +167,73 @@ stream_request(struct request *q, struct json_object **msg,
 	return (-1);
 }
 
+/*
+ * Check the content type, the user and the request message.  0 and *msg,
+ * or -1 after answering.
+ */
+static int
+stream_check(struct request *q, struct json_object **msg)
+{
+	const char	*ctype = server_header(q->q_req, "Content-Type"), *code;
+	char		*type = NULL, *cause = NULL, *user = NULL;
+	int		 status, r = -1;
+
+	*msg = NULL;
+	if (ctype == NULL || wire_media_type(ctype, &type, NULL) == -1 ||
+	    strcmp(type, STREAM_CTYPE) != 0) {
+		evhttp_add_header(evhttp_request_get_output_headers(q->q_req),
+		    "Accept-Post", "application/connect+json, "
+		    "application/connect+proto");
+		evhttp_send_reply(q->q_req, 415, NULL, NULL);
+	} else if (wire_basic_user(server_header(q->q_req, "Authorization"),
+	    &user) == 1 && (code = envd_user(user, 1, &status, &cause)) !=
+	    NULL)
+		stream_fail(q->q_req, code, "%s", cause);
+	else if (stream_request(q, msg, &code, &cause) == -1)
+		stream_fail(q->q_req, code, "%s", cause);
+	else
+		r = 0;
+	free(type);
+	free(cause);
+	free(user);
+	return (r);
+}
+
+/* Connect-Timeout-Ms (0: none); -1 after answering if it is malformed. */
+static int
+stream_timeout(struct request *q, long long *ms)
+{
+	const char	*tmo = server_header(q->q_req, "Connect-Timeout-Ms");
+	char		*end;
+
+	*ms = 0;
+	if (tmo == NULL)
+		return (0);
+	errno = 0;
+	*ms = strtoll(tmo, &end, 10);
+	if (*tmo == '\0' || *end != '\0' || errno != 0 || *ms < 0 ||
+	    strlen(tmo) > 10) {
+		stream_fail(q->q_req, "invalid_argument", "protocol error: "
+		    "invalid timeout \"%s\"", tmo);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Keepalive-Ping-Interval in seconds; envd's 90 if absent or bad. */
+static time_t
+stream_interval(struct request *q)
+{
+	const char	*ka = server_header(q->q_req, "Keepalive-Ping-Interval");
+	char		*end;
+	long long	 secs;
+
+	if (ka == NULL || *ka == '\0')
+		return (E2BL_KEEPALIVE_SECS);
+	secs = strtoll(ka, &end, 10);
+	return (*end != '\0' || secs <= 0 ? E2BL_KEEPALIVE_SECS : (time_t)secs);
+}
+
 /* Open the stream: check the request, then hand it to the agent. */
 static void
 stream_open(struct request *q, const char *opname)
@@ -172,59 +242,20 @@ stream_open(struct request *q, const char *opname)
 	struct stream		*s;
 	struct fault		 f;
 	struct timeval		 tv;
-	const char		*ctype = server_header(q->q_req, "Content-Type");
-	const char		*ka, *tmo, *code;
-	char			*type = NULL, *cause = NULL, *user = NULL, *end;
-	long long		 timeout = 0, secs;
-	int			 status;
+	long long		 timeout;
 
-	if (ctype == NULL || wire_media_type(ctype, &type, NULL) == -1 ||
-	    strcmp(type, STREAM_CTYPE) != 0) {
-		evhttp_add_header(evhttp_request_get_output_headers(q->q_req),
-		    "Accept-Post", "application/connect+json, "
-		    "application/connect+proto");
-		evhttp_send_reply(q->q_req, 415, NULL, NULL);
+	if (stream_check(q, &msg) == -1 || stream_timeout(q, &timeout) == -1)
 		goto out;
-	}
-	if (wire_basic_user(server_header(q->q_req, "Authorization"),
-	    &user) == 1 && (code = envd_user(user, 1, &status, &cause)) !=
-	    NULL) {
-		stream_fail(q->q_req, code, "%s", cause);
-		goto out;
-	}
-	if (stream_request(q, &msg, &code, &cause) == -1) {
-		stream_fail(q->q_req, code, "%s", cause);
-		goto out;
-	}
-	if ((tmo = server_header(q->q_req, "Connect-Timeout-Ms")) != NULL) {
-		errno = 0;
-		timeout = strtoll(tmo, &end, 10);
-		if (*tmo == '\0' || *end != '\0' || errno != 0 || timeout < 0 ||
-		    strlen(tmo) > 10) {
-			stream_fail(q->q_req, "invalid_argument", "protocol "
-			    "error: invalid timeout \"%s\"", tmo);
-			goto out;
-		}
-	}
 	op = json_object_new_object();
 	json_add_string(op, "op", opname);
 	json_object_object_add(op, "msg", json_object_get(msg));
 	if (strcmp(opname, "start") == 0 && timeout > 0)
 		json_add_int(op, "timeoutMs", timeout);
-
 	s = xcalloc(1, sizeof(*s));
 	s->s_drop_after = -1;
 	if (local_fault_take(q->q_route->r_key, 0, &f))
 		s->s_drop_after = f.f_drop_after;
-	secs = -1;
-	if ((ka = server_header(q->q_req, "Keepalive-Ping-Interval")) != NULL) {
-		secs = strtoll(ka, &end, 10);
-		if (*ka == '\0' || *end != '\0')
-			secs = -1;
-	}
-	if (secs <= 0)
-		secs = E2BL_KEEPALIVE_SECS;
-	s->s_interval.tv_sec = (time_t)secs;
+	s->s_interval.tv_sec = stream_interval(q);
 	if ((s->s_call = call_new(q, &stream_ops, s, op)) == NULL) {
 		free(s);
 		server_proxy_gone(q->q_req, q->q_sb->sb_id);
@@ -240,9 +271,6 @@ stream_open(struct request *q, const char *opname)
 out:
 	json_object_put(op);
 	json_object_put(msg);
-	free(type);
-	free(cause);
-	free(user);
 }
 
 /* Send one envelope, starting the reply first if need be. */

@@ -165,7 +165,7 @@ test('stdin: sendStdin and closeStdin', opt, async () => {
   });
 });
 
-test('files: write, read, list, makeDir, remove, exists', opt, async () => {
+test('files: write, read, list, makeDir, rename, remove, exists', opt, async () => {
   await withSandbox({}, async (sbx) => {
     const info = await sbx.files.write('/home/user/notes/a.txt', 'hello\n');
     assert.equal(info.path, '/home/user/notes/a.txt');
@@ -186,9 +186,13 @@ test('files: write, read, list, makeDir, remove, exists', opt, async () => {
     assert.equal(top[0].owner, 'user');
     const deep = await sbx.files.list('/home/user/notes', { depth: 2 });
     assert.ok(deep.some((e) => e.path === '/home/user/notes/sub/c.txt'));
-    assert.equal(await sbx.files.exists('/home/user/notes/b.txt'), true);
-    await sbx.files.remove('/home/user/notes/b.txt');
+    const moved = await sbx.files.rename('/home/user/notes/b.txt',
+      '/home/user/elsewhere/b2.txt');
+    assert.equal(moved.path, '/home/user/elsewhere/b2.txt');
+    assert.equal(await sbx.files.read('/home/user/elsewhere/b2.txt'), 'bee');
     assert.equal(await sbx.files.exists('/home/user/notes/b.txt'), false);
+    await sbx.files.remove('/home/user/elsewhere/b2.txt');
+    assert.equal(await sbx.files.exists('/home/user/elsewhere/b2.txt'), false);
     await sbx.files.remove('/home/user/notes');
     assert.equal(await sbx.files.exists('/home/user/notes'), false);
     await assert.rejects(sbx.files.read('/home/user/missing'),
@@ -309,7 +313,12 @@ test('a command timeout (Connect-Timeout-Ms) ends the process', opt, async () =>
     await assert.rejects(sbx.commands.run('sleep 30', { timeoutMs: 1000 }),
       (err) => err instanceof e2b.TimeoutError);
     assert.ok(Date.now() - started < 10000);
-    const left = await sbx.commands.list();
-    assert.deepEqual(left.filter((p) => p.cmd === '/bin/bash'), []);
+    // The kill and the end of the stream race, as in envd: wait for it.
+    let left = await sbx.commands.list();
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      await sleep(100);
+      left = await sbx.commands.list();
+    }
+    assert.deepEqual(left, []);
   });
 });
