@@ -150,8 +150,8 @@ afile_open(struct aconn *ac)
 	}
 	free(dir);
 	if (stat(w->w_path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		afile_fail(ac, agent_status_error(400, "path is a directory: %s",
-		    w->w_path));
+		afile_fail(ac, agent_status_error(400, "path is a directory: "
+		    "%s", w->w_path));
 		return (-1);
 	}
 	if ((w->w_fd = open(w->w_path, O_WRONLY | O_CREAT | O_TRUNC |
@@ -257,8 +257,8 @@ afile_read(struct aconn *ac, struct json_object *req)
 	}
 	if (stat(resolved, &st) == -1) {
 		if (errno == ENOENT)
-			aconn_finish(ac, agent_status_error(404, "path '%s' does "
-			    "not exist", resolved));
+			aconn_finish(ac, agent_status_error(404, "path '%s' "
+			    "does not exist", resolved));
 		else
 			aconn_finish(ac, agent_status_error(500, "error "
 			    "checking if path exists '%s': stat %s: %s",
@@ -324,8 +324,8 @@ afile_pump(struct aconn *ac)
 			continue;
 		if (n <= 0) {
 			/* Shrunk or unreadable: e2b-local sees a short body. */
-			aconn_finish(ac, agent_status_error(500, "error reading "
-			    "file: %s", n == 0 ? "unexpected EOF" :
+			aconn_finish(ac, agent_status_error(500, "error "
+			    "reading file: %s", n == 0 ? "unexpected EOF" :
 			    agent_strerror(errno)));
 			return;
 		}

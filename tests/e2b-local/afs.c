@@ -266,8 +266,8 @@ afs_walk(struct afs_walk *w, const char *base, const char *dir, size_t depth)
 	int			 n, i, r = 0;
 
 	if ((n = scandir(dir, &names, NULL, afs_namecmp)) == -1) {
-		w->w_err = agent_error("internal", "error reading directory %s: "
-		    "open %s: %s", dir, dir, agent_strerror(errno));
+		w->w_err = agent_error("internal", "error reading directory "
+		    "%s: open %s: %s", dir, dir, agent_strerror(errno));
 		return (-1);
 	}
 	for (i = 0; i < n; i++) {
@@ -281,8 +281,8 @@ afs_walk(struct afs_walk *w, const char *base, const char *dir, size_t depth)
 		else if (json_object_array_length(w->w_entries) >=
 		    AFS_LIST_MAX) {
 			json_object_put(entry);
-			w->w_err = agent_error("resource_exhausted", "more than "
-			    "%d entries", AFS_LIST_MAX);
+			w->w_err = agent_error("resource_exhausted", "more "
+			    "than %d entries", AFS_LIST_MAX);
 			r = -1;
 		} else {
 			json_add_string(entry, "path", shown);
@@ -321,7 +321,8 @@ afs_listdir(struct aconn *ac, struct json_object *msg)
 	if ((real = realpath(path, NULL)) == NULL) {
 		if (errno == ENOENT)
 			aconn_finish(ac, agent_error("not_found", "path not "
-			    "found: lstat %s: %s", path, agent_strerror(errno)));
+			    "found: lstat %s: %s", path,
+			    agent_strerror(errno)));
 		else if (errno == ELOOP)
 			aconn_finish(ac, agent_error("failed_precondition",
 			    "cyclic symlink or chain >255 links at \"%s\"",
@@ -332,8 +333,8 @@ afs_listdir(struct aconn *ac, struct json_object *msg)
 		goto out;
 	}
 	if (stat(real, &st) == 0 && !S_ISDIR(st.st_mode)) {
-		aconn_finish(ac, agent_error("invalid_argument", "path is not a "
-		    "directory: %s", real));
+		aconn_finish(ac, agent_error("invalid_argument", "path is not "
+		    "a directory: %s", real));
 		goto out;
 	}
 	memset(&w, 0, sizeof(w));
@@ -389,8 +390,9 @@ afs_remove(struct aconn *ac, struct json_object *msg)
 	if ((path = afs_path_arg(ac, msg, "path")) == NULL)
 		return;
 	if (gofmt_remove_all(path) == -1)
-		aconn_finish(ac, agent_error("internal", "error removing file or "
-		    "directory: unlinkat %s: %s", path, agent_strerror(errno)));
+		aconn_finish(ac, agent_error("internal", "error removing file "
+		    "or directory: unlinkat %s: %s", path,
+		    agent_strerror(errno)));
 	else
 		aconn_finish(ac, agent_result(json_object_new_object()));
 	free(path);
@@ -411,7 +413,8 @@ afs_move(struct aconn *ac, struct json_object *msg)
 		afs_answer_entry(ac, dst);
 	else if (errno == ENOENT)
 		aconn_finish(ac, agent_error("not_found", "source file not "
-		    "found: rename %s %s: %s", src, dst, agent_strerror(errno)));
+		    "found: rename %s %s: %s", src, dst,
+		    agent_strerror(errno)));
 	else
 		aconn_finish(ac, agent_error("internal", "error renaming: "
 		    "rename %s %s: %s", src, dst, agent_strerror(errno)));

@@ -171,8 +171,8 @@ api_strmap(struct json_object *o, const char *key, struct json_object **out,
 	}
 	json_object_object_foreach(m, k, v) {
 		if (!json_object_is_type(v, json_type_string)) {
-			xasprintf(cause, "%s.%s: expected a string, got %s", key,
-			    k, json_type_label(v));
+			xasprintf(cause, "%s.%s: expected a string, got %s",
+			    key, k, json_type_label(v));
 			return (-1);
 		}
 	}
@@ -203,8 +203,8 @@ api_sandbox(struct request *q)
 		return (NULL);
 	}
 	if ((sb = sandbox_find(q->q_id)) == NULL)
-		server_api_error(q->q_req, 404, "Sandbox \"%s\" doesn't exist or "
-		    "you don't have access to it", q->q_id);
+		server_api_error(q->q_req, 404, "Sandbox \"%s\" doesn't exist "
+		    "or you don't have access to it", q->q_id);
 	return (sb);
 }
 
@@ -327,9 +327,10 @@ api_create(struct request *q, int v2)
 	struct sandbox		*sb;
 	const char		*tid = NULL;
 	char			*cause = NULL, *name, *tag;
-	int64_t			 timeout = v2 ? E2BL_TIMEOUT_V2 : E2BL_TIMEOUT_V1;
+	int64_t			 timeout;
 	int			 secure = v2, internet = 1, autopause = 0;
 
+	timeout = v2 ? E2BL_TIMEOUT_V2 : E2BL_TIMEOUT_V1;
 	if (api_body(q, 1, &body) == -1)
 		return;
 	if (json_get_string(body, "", "templateID", J_REQUIRED, 256, &tid,
@@ -345,26 +346,28 @@ api_create(struct request *q, int v2)
 		goto out;
 	}
 	if (timeout <= 0 && json_object_object_get_ex(body, "timeout", NULL)) {
-		server_api_error(q->q_req, 400, "Timeout must be greater than 0");
+		server_api_error(q->q_req, 400,
+		    "Timeout must be greater than 0");
 		goto out;
 	}
 	if (timeout > E2BL_MAX_LIFETIME) {
-		server_api_error(q->q_req, 400, "Timeout cannot be greater than "
-		    "%d hours", E2BL_MAX_LIFETIME / 3600);
+		server_api_error(q->q_req, 400, "Timeout cannot be greater "
+		    "than %d hours", E2BL_MAX_LIFETIME / 3600);
 		goto out;
 	}
 	name = xstrdup(tid);
 	if ((tag = strchr(name, ':')) != NULL)
 		*tag++ = '\0';
 	if ((t = template_find(name)) == NULL)
-		server_api_error(q->q_req, 404, "template '%s' not found", name);
+		server_api_error(q->q_req, 404, "template '%s' not found",
+		    name);
 	else if (tag != NULL && strcmp(tag, "default") != 0)
 		server_api_error(q->q_req, 404, "tag '%s' does not exist for "
 		    "template '%s'", tag, name);
 	else if (autopause)
-		server_api_error(q->q_req, 400, "Template '%s' does not support "
-		    "pausing: e2b-local cannot snapshot a sandbox, so autoPause "
-		    "must be false", name);
+		server_api_error(q->q_req, 400, "Template '%s' does not "
+		    "support pausing: e2b-local cannot snapshot a sandbox, so "
+		    "autoPause must be false", name);
 	else {
 		sb = sandbox_new(t, secure);
 		sb->sb_metadata = meta;
@@ -499,8 +502,8 @@ api_connect(struct request *q, int v2)
 	    INT32_MAX, &secs, &cause) == -1)
 		api_schema_error(q, cause);
 	else if (secs > E2BL_MAX_LIFETIME)
-		server_api_error(q->q_req, 400, "Timeout cannot be greater than "
-		    "%d hours", E2BL_MAX_LIFETIME / 3600);
+		server_api_error(q->q_req, 400, "Timeout cannot be greater "
+		    "than %d hours", E2BL_MAX_LIFETIME / 3600);
 	else if ((sb = api_sandbox(q)) != NULL &&
 	    api_keepalive(q, sb, secs, 0) == 0)
 		server_reply_json(q->q_req, 200, api_sandbox_json(sb));
@@ -747,13 +750,14 @@ api_list_v2(struct request *q)
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(
 				    q->q_req);
 	const char		*order = wire_query_get(&q->q_query, "order");
-	const char		*next = wire_query_get(&q->q_query, "nextToken");
+	const char		*next;
 	struct timespec		 cts;
 	char			*tok, num[32], cid[64], *cause = NULL;
 	size_t			 n = 0, i, first = 0;
 	int64_t			 limit;
 	int			 running, asc = 0, c;
 
+	next = wire_query_get(&q->q_query, "nextToken");
 	if (api_list_params(q, &running, &limit) == -1)
 		return;
 	if (order != NULL && strcmp(order, "asc") != 0 &&

@@ -351,8 +351,8 @@ aproc_spawn(const struct aproc_spec *spec, struct json_object **err)
 		return (NULL);
 	}
 	if (stat(cwd, &sb) == -1 && errno == ENOENT) {
-		*err = agent_error("invalid_argument", "cwd '%s' does not exist",
-		    cwd);
+		*err = agent_error("invalid_argument", "cwd '%s' does not "
+		    "exist", cwd);
 		free(cwd);
 		return (NULL);
 	}
@@ -497,8 +497,8 @@ aproc_find(struct json_object *msg, struct aproc **ended,
 		}
 	}
 	if (tag == NULL)
-		*err = agent_error("not_found", "process with pid %lld not found",
-		    (long long)pid);
+		*err = agent_error("not_found", "process with pid %lld not "
+		    "found", (long long)pid);
 	else
 		*err = agent_error("not_found", "process with tag %s not found",
 		    tag);
@@ -613,8 +613,8 @@ aproc_signal(struct aconn *ac, struct json_object *msg)
 	aproc_close_output(p, 0);
 	aproc_close_output(p, 1);
 	if (kill(p->p_pid, sig) == -1) {
-		aconn_finish(ac, agent_error("internal", "error sending signal: "
-		    "%s", agent_strerror(errno)));
+		aconn_finish(ac, agent_error("internal", "error sending "
+		    "signal: %s", agent_strerror(errno)));
 		return;
 	}
 	aproc_check_done(p);
@@ -635,9 +635,9 @@ aproc_input(struct aconn *ac, struct json_object *msg)
 		return;
 	(void)json_get_object(msg, "", "input", J_OPTIONAL, &input, NULL);
 	if (json_peek_string(input, "pty") != NULL) {
-		aconn_finish(ac, agent_error("internal", "error writing to tty: "
-		    "tty not assigned to process — input should be written to "
-		    "the stdin, not the tty"));
+		aconn_finish(ac, agent_error("internal", "error writing to "
+		    "tty: tty not assigned to process — input should be "
+		    "written to the stdin, not the tty"));
 		return;
 	}
 	if ((s = json_peek_string(input, "stdin")) == NULL) {
@@ -650,10 +650,11 @@ aproc_input(struct aconn *ac, struct json_object *msg)
 		*q = *q == '-' ? '+' : *q == '_' ? '/' : *q;
 	buf_init(&b, APROC_INPUT_MAX);
 	if (base64_decode(&b, t, strlen(t)) == -1)
-		err = agent_error("invalid_argument", "input.stdin: bad base64");
+		err = agent_error("invalid_argument", "input.stdin: bad "
+		    "base64");
 	else if (p->p_in == -1 || p->p_inclose)
-		err = agent_error("internal", "error writing to stdin: stdin not "
-		    "enabled or closed");
+		err = agent_error("internal", "error writing to stdin: stdin "
+		    "not enabled or closed");
 	else {
 		evbuffer_add(p->p_inbuf, buf_str(&b), buf_len(&b));
 		event_add(p->p_inev, NULL);

@@ -215,8 +215,8 @@ envd_user(const char *name, int rpc, int *status, char **msg)
 		return (NULL);
 	if (strcmp(name, "root") == 0) {
 		*status = 403;
-		xasprintf(msg, "e2b-local runs every sandbox operation as '%s'; "
-		    "'root' is not available", E2BL_USER);
+		xasprintf(msg, "e2b-local runs every sandbox operation as "
+		    "'%s'; 'root' is not available", E2BL_USER);
 		return ("permission_denied");
 	}
 	*status = 401;
@@ -261,11 +261,11 @@ static void
 envd_unary(struct request *q)
 {
 	struct json_object	*msg = NULL, *op;
-	const char		*ctype = server_header(q->q_req, "Content-Type");
-	const char		*code;
+	const char		*ctype, *code;
 	char			*type = NULL, *cause = NULL, *user = NULL;
 	int			 r, status;
 
+	ctype = server_header(q->q_req, "Content-Type");
 	if (ctype == NULL || wire_media_type(ctype, &type, NULL) == -1 ||
 	    strcmp(type, "application/json") != 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(q->q_req),
@@ -323,8 +323,8 @@ envd_unary_frame(struct call *c, uint8_t flags, const char *data, size_t len)
 	    (msg = json_peek_string(err, "message")) != NULL)
 		server_connect_error(c->c_req, code, "%s", msg);
 	else
-		server_connect_error(c->c_req, "internal", "bad answer from the "
-		    "sandbox agent");
+		server_connect_error(c->c_req, "internal", "bad answer from "
+		    "the sandbox agent");
 	json_object_put(ans);
 	c->c_req = NULL;
 	call_free(c);

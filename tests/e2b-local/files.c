@@ -208,12 +208,13 @@ files_multipart(struct request *q, const char *ctype, struct evbuffer *body,
 			continue;
 		if (path == NULL && (mp->mp_parts[i].mp_filename == NULL ||
 		    *mp->mp_parts[i].mp_filename == '\0')) {
-			server_envd_error(q->q_req, 400, "error getting multipart "
-			    "custom part file name: missing filename");
+			server_envd_error(q->q_req, 400, "error getting "
+			    "multipart custom part file name: missing "
+			    "filename");
 			return (-1);
 		}
-		json_object_array_add(paths, json_object_new_string(path != NULL ?
-		    path : mp->mp_parts[i].mp_filename));
+		json_object_array_add(paths, json_object_new_string(
+		    path != NULL ? path : mp->mp_parts[i].mp_filename));
 	}
 	return (0);
 }
@@ -226,22 +227,23 @@ files_post(struct request *q)
 	struct evbuffer		*body = NULL, *src;
 	struct wire_multipart	 mp = { NULL, 0 };
 	struct call		*c;
-	const char		*ctype = server_header(q->q_req, "Content-Type");
-	const char		*path = wire_query_get(&q->q_query, "path");
+	const char		*ctype, *path;
 	char			*type = NULL;
 	size_t			 i, n = 0;
 
 	if (files_auth(q, "write") == -1 || files_user(q) == -1 ||
 	    files_body(q, &body) == -1)
 		return;
+	ctype = server_header(q->q_req, "Content-Type");
+	path = wire_query_get(&q->q_query, "path");
 	src = body != NULL ? body : evhttp_request_get_input_buffer(q->q_req);
 	if (ctype != NULL)
 		(void)wire_media_type(ctype, &type, NULL);
 	paths = json_object_new_array();
 	if (type != NULL && strcmp(type, "application/octet-stream") == 0) {
 		if (path == NULL) {
-			server_envd_error(q->q_req, 400, "path query parameter is "
-			    "required for raw body upload");
+			server_envd_error(q->q_req, 400, "path query parameter "
+			    "is required for raw body upload");
 			goto out;
 		}
 		json_object_array_add(paths, json_object_new_string(path));
@@ -254,9 +256,9 @@ files_post(struct request *q)
 			goto out;
 		}
 	} else {
-		server_envd_error(q->q_req, 400, "unsupported content type: %s, "
-		    "expected multipart/form-data or application/octet-stream",
-		    ctype != NULL ? ctype : "");
+		server_envd_error(q->q_req, 400, "unsupported content type: "
+		    "%s, expected multipart/form-data or "
+		    "application/octet-stream", ctype != NULL ? ctype : "");
 		goto out;
 	}
 	op = json_object_new_object();
@@ -387,7 +389,8 @@ files_get_identity(struct call *c, struct json_object *h)
 		}
 		evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
 		snprintf(v, sizeof(v), "%s\n", rerr);
-		server_reply_text(c->c_req, 416, "text/plain; charset=utf-8", v);
+		server_reply_text(c->c_req, 416,
+		    "text/plain; charset=utf-8", v);
 		return (-1);
 	}
 	if (mtime > 0) {

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #define GOFMT_TIME_GO		0	/* time.Time JSON: trailing zeros cut */
-#define GOFMT_TIME_PROTO	1	/* Timestamp JSON: 0, 3, 6 or 9 digits */
+#define GOFMT_TIME_PROTO	1	/* Timestamp: 0, 3, 6 or 9 digits */
 #define GOFMT_TIME_MAX		40
 #define GOFMT_MODE_MAX		24
 #define GOFMT_STATUS_MAX	64

@@ -206,7 +206,8 @@ local_fault_parse(struct json_object *o, struct fault *f, char **cause)
 	    0, INT64_MAX, &drop, cause) == -1)
 		return (-1);
 	if ((status != 0) == (drop != -1)) {
-		xasprintf(cause, "give exactly one of status and dropAfterBytes");
+		xasprintf(cause,
+		    "give exactly one of status and dropAfterBytes");
 		return (-1);
 	}
 	memset(f, 0, sizeof(*f));

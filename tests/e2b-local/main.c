@@ -108,9 +108,9 @@ main_reachable(const char *what, const char *path, mode_t need)
 	while ((slash = strrchr(p, '/')) != NULL && slash != p) {
 		*slash = '\0';
 		if (stat(p, &st) == 0 && !(st.st_mode & S_IXOTH))
-			fatalx("%s %s: %s is not searchable by the sandbox user "
-			    "(uid %d); chmod o+x it or choose another place",
-			    what, path, p, E2BL_UID);
+			fatalx("%s %s: %s is not searchable by the sandbox "
+			    "user (uid %d); chmod o+x it or choose another "
+			    "place", what, path, p, E2BL_UID);
 	}
 	free(p);
 	if (stat(path, &st) == -1 || (st.st_mode & need) != need)

@@ -337,7 +337,8 @@ sandbox_args(struct sandbox *sb, struct argv *a)
 		if (S_ISLNK(st.st_mode) && (n = readlink(sandbox_sysdirs[i],
 		    link, sizeof(link) - 1)) > 0) {
 			link[n] = '\0';
-			argv_add(a, "--symlink", link, sandbox_sysdirs[i], NULL);
+			argv_add(a, "--symlink", link, sandbox_sysdirs[i],
+			    NULL);
 		} else if (S_ISDIR(st.st_mode))
 			argv_add(a, "--ro-bind", sandbox_sysdirs[i],
 			    sandbox_sysdirs[i], NULL);

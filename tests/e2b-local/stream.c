@@ -49,7 +49,8 @@ static int	stream_decode(void *, uint8_t, const char *, size_t);
 static int	stream_request(struct request *, struct json_object **,
 		    const char **, char **);
 static void	stream_fail(struct evhttp_request *, const char *,
-		    const char *, ...) __attribute__((__format__(printf, 3, 4)));
+		    const char *, ...)
+		    __attribute__((__format__(printf, 3, 4)));
 static void	stream_envelope(struct call *, uint8_t, const char *, size_t);
 static void	stream_frame(struct call *, uint8_t, const char *, size_t);
 static void	stream_keepalive_cb(evutil_socket_t, short, void *);
@@ -156,7 +157,8 @@ stream_request(struct request *q, struct json_object **msg,
 	else if ((*msg = json_parse(buf_str(&r.r_msg), buf_len(&r.r_msg),
 	    &why)) == NULL || !json_object_is_type(*msg, json_type_object))
 		xasprintf(cause, "unmarshal into *process.%s: %s",
-		    q->q_route->r_arg, why != NULL ? why : "expected an object");
+		    q->q_route->r_arg, why != NULL ? why :
+		    "expected an object");
 	free(why);
 	env_decoder_free(&dec);
 	buf_free(&r.r_msg);
@@ -224,10 +226,11 @@ stream_timeout(struct request *q, long long *ms)
 static time_t
 stream_interval(struct request *q)
 {
-	const char	*ka = server_header(q->q_req, "Keepalive-Ping-Interval");
+	const char	*ka;
 	char		*end;
 	long long	 secs;
 
+	ka = server_header(q->q_req, "Keepalive-Ping-Interval");
 	if (ka == NULL || *ka == '\0')
 		return (E2BL_KEEPALIVE_SECS);
 	secs = strtoll(ka, &end, 10);

@@ -96,7 +96,8 @@ wire_query_parse(struct wire_query *q, const char *s, char **cause)
 		if ((len = (size_t)(end - s)) == 0)
 			continue;
 		if (memchr(s, ';', len) != NULL) {
-			xasprintf(cause, "invalid semicolon separator in query");
+			xasprintf(cause,
+			    "invalid semicolon separator in query");
 			goto fail;
 		}
 		eq = memchr(s, '=', len);
@@ -302,7 +303,8 @@ wire_part_headers(const char *h, size_t len, struct wire_part *part,
 			if (wire_media_param(colon + 1, "name",
 			    &part->mp_name) == -1 || wire_media_param(colon + 1,
 			    "filename", &part->mp_filename) == -1) {
-				xasprintf(cause, "malformed Content-Disposition");
+				xasprintf(cause,
+				    "malformed Content-Disposition");
 				r = -1;
 			}
 		}
