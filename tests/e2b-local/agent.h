@@ -48,7 +48,7 @@
 #define AGENT_CONFIG_MAX	(1024 * 1024)
 #define AGENT_OUTPUT_CHUNK	(32 * 1024)	/* envd's stdChunkSize */
 #define AGENT_READ_CHUNK	(64 * 1024)
-#define AGENT_RETAIN_SECS		30		/* for a late Connect */
+#define AGENT_RETAIN_SECS	30		/* for a late Connect */
 #define AGENT_SHELL		"/bin/sh"
 
 struct aproc;
