@@ -26,10 +26,17 @@ export function e2bLocalPath() {
   return path.join(builddir(), 'tests', 'e2b-local', 'e2b-local');
 }
 
+// Template directories made here, removed when the test process exits.
+const templates = new Set();
+process.on('exit', () => {
+  for (const dir of templates) rmSync(dir, { recursive: true, force: true });
+});
+
 // A template directory whose bin/ holds the given scripts, in a fresh
-// temporary directory (removed by the caller, or left in /tmp).
+// temporary directory that goes away with the test process.
 export function makeTemplate(scripts = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'e2bl-tmpl-'));
+  templates.add(dir);
   chmodSync(dir, 0o755);
   mkdirSync(path.join(dir, 'bin'), { mode: 0o755 });
   for (const [name, text] of Object.entries(scripts)) {
