@@ -50,6 +50,7 @@ struct aproc {
 	int			 p_status;
 	int			 p_paused;	/* a subscriber is behind */
 	struct event		*p_deadline;
+	struct aconn		*p_starter;	/* the Start stream, if still on */
 	struct event		*p_evict;
 	struct json_object	*p_end;		/* the EndEvent, once over */
 	TAILQ_HEAD(, aconn)	 p_subs;
@@ -448,6 +449,7 @@ aproc_start(struct aconn *ac, struct json_object *req)
 	}
 	aproc_send_start(ac, p->p_pid);
 	aproc_subscribe(p, ac);
+	p->p_starter = ac;
 }
 
 /*
@@ -697,6 +699,8 @@ aproc_unsubscribe(struct aconn *ac)
 
 	TAILQ_REMOVE(&p->p_subs, ac, ac_sub);
 	ac->ac_proc = NULL;
+	if (p->p_starter == ac)
+		p->p_starter = NULL;
 	aproc_backpressure(p);
 }
 
@@ -785,8 +789,13 @@ static void
 aproc_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct aproc	*p = arg;
+	struct aconn	*ac = p->p_starter;
 
 	log_debug("pid %d reached its deadline", (int)p->p_pid);
+	/* Start shares the deadline: its stream ends now, as in envd. */
+	if (ac != NULL)
+		aconn_finish(ac, frame_error("deadline_exceeded", 0,
+		    "context deadline exceeded"));
 	aproc_close_output(p, 0);
 	aproc_close_output(p, 1);
 	(void)kill(p->p_pid, SIGKILL);
