@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +17,13 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
-#include <openssl/sha.h>
 
 #include "base64.h"
 #include "e2b-local.h"
 #include "envelope.h"
 #include "json.h"
 #include "log.h"
+#include "sha256.h"
 #include "xmalloc.h"
 
 /* A download in flight. */
@@ -65,14 +66,17 @@ static const char *
 files_signature(struct sandbox *sb, const char *path, const char *op,
     const char *user, const char *exp, const char *sig)
 {
-	unsigned char	 digest[SHA256_DIGEST_LENGTH];
+	uint8_t		 digest[SHA256_DIGEST_LEN];
+	struct sha256	 ctx;
 	struct buf	 b;
 	char		*text;
 	int		 good;
 
 	xasprintf(&text, "%s:%s:%s:%s%s%s", path, op, user, sb->sb_token,
 	    exp != NULL ? ":" : "", exp != NULL ? exp : "");
-	SHA256((const unsigned char *)text, strlen(text), digest);
+	sha256_init(&ctx);
+	sha256_update(&ctx, text, strlen(text));
+	sha256_final(&ctx, digest);
 	freezero_str(text);
 	buf_init(&b, 128);
 	(void)buf_addstr(&b, "v1_");
