@@ -93,6 +93,7 @@ envd_new(struct http_ctx *http, const char *id, const char *token,
 	return (nv);
 }
 
+/* Free the client; its token is wiped. */
 void
 envd_free(struct envd **nvp)
 {

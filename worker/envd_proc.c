@@ -90,6 +90,7 @@ envd_stream_new(const struct envd_io *io, struct envd_proc *pr)
 	return (st);
 }
 
+/* Free a stream reader. */
 void
 envd_stream_free(struct envd_stream **stp)
 {
@@ -197,6 +198,7 @@ envd_trailer(struct envd_stream *st, const char *p, size_t len)
 	return (0);
 }
 
+/* The process started: {"pid": N} (absent is 0). */
 static int
 envd_ev_start(struct envd_stream *st, struct json_object *o)
 {

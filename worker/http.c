@@ -435,6 +435,7 @@ struct http_call {
 	void		*hc_arg;
 };
 
+/* An http_start_call() request has finished: judge it, report. */
 static void
 http_call_done(struct http_req *r, void *arg)
 {

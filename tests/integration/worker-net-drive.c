@@ -285,6 +285,7 @@ drive_kill(struct drive *d, char **cause)
 	return (rv);
 }
 
+/* One sandbox through its life; the summary goes to stdout. */
 int
 main(int argc, char **argv)
 {

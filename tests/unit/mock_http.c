@@ -57,6 +57,7 @@ static size_t			 mock_nsteps;
 static int			*mock_used;
 static int			 mock_logfd = -1;
 
+/* The request method as a name. */
 static const char *
 mock_method(struct evhttp_request *req)
 {
@@ -134,6 +135,7 @@ mock_find(struct evhttp_request *req)
 	return (NULL);
 }
 
+/* Add a step's "Name: value" lines to the reply. */
 static void
 mock_add_headers(struct evhttp_request *req, const char *lines)
 {
@@ -218,6 +220,7 @@ mock_range(struct evhttp_request *req, const char **body, size_t *len)
 	return (206);
 }
 
+/* Every request: record it, then answer with its step. */
 static void
 mock_handle(struct evhttp_request *req, void *arg)
 {
@@ -320,6 +323,7 @@ mock_start(const struct mock_step *steps, size_t n)
 	return (m);
 }
 
+/* Kill the server and forget its log. */
 void
 mock_stop(struct mock **mp)
 {
