@@ -42,6 +42,9 @@ main(void)
 	srunner_add_suite(sr, bundle_suite());
 	srunner_add_suite(sr, diffstat_suite());
 	srunner_add_suite(sr, result_suite());
+	srunner_add_suite(sr, http_suite());
+	srunner_add_suite(sr, e2b_suite());
+	srunner_add_suite(sr, envd_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -6,6 +6,9 @@
 
 Suite	*bundle_suite(void);
 Suite	*diffstat_suite(void);
+Suite	*e2b_suite(void);
+Suite	*envd_suite(void);
+Suite	*http_suite(void);
 Suite	*result_suite(void);
 Suite	*stream_suite(void);
 
