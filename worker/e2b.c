@@ -27,6 +27,7 @@ struct e2b {
 	char			*e_api;		/* base URL, no trailing / */
 	char			*e_domain;
 	struct http_retry	 e_retry;
+	int			 e_attempts;	/* of the last call */
 };
 
 /* The default control-plane policy: about a minute of retries. */
@@ -160,6 +161,16 @@ e2b_domain(const struct e2b *e)
 	return (e->e_domain);
 }
 
+/*
+ * How many attempts the last synchronous call made: more than one for a
+ * create means E2B may hold a sandbox whose answer never came back.
+ */
+int
+e2b_last_attempts(const struct e2b *e)
+{
+	return (e->e_attempts);
+}
+
 /* A control-plane request for path with an optional JSON body. */
 static struct http_req *
 e2b_request(struct e2b *e, enum http_method method, const char *path,
@@ -215,8 +226,12 @@ e2b_run(struct e2b *e, struct http_req *r, char **cause)
 
 	if (r == NULL)
 		return (-1);
-	if (http_run(e->e_http, r, &err) == 0)
+	e->e_attempts = 0;
+	if (http_run(e->e_http, r, &err) == 0) {
+		e->e_attempts = http_attempts(r);
 		return (0);
+	}
+	e->e_attempts = http_attempts(r);
 	free(err);
 	e2b_neterr(r, cause);
 	return (-1);

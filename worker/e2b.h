@@ -52,6 +52,7 @@ void		 e2b_free(struct e2b **);
 void		 e2b_set_retry(struct e2b *, const struct http_retry *);
 const char	*e2b_api_url(const struct e2b *);
 const char	*e2b_domain(const struct e2b *);
+int		 e2b_last_attempts(const struct e2b *);
 
 int	e2b_create(struct e2b *, const struct e2b_create *,
 	    struct e2b_sandbox **, char **);
