@@ -45,6 +45,10 @@ main(void)
 	srunner_add_suite(sr, http_suite());
 	srunner_add_suite(sr, e2b_suite());
 	srunner_add_suite(sr, envd_suite());
+	srunner_add_suite(sr, wjob_suite());
+	srunner_add_suite(sr, link_suite());
+	srunner_add_suite(sr, prompt_suite());
+	srunner_add_suite(sr, collect_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

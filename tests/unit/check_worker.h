@@ -5,12 +5,16 @@
 #include <check.h>
 
 Suite	*bundle_suite(void);
+Suite	*collect_suite(void);
 Suite	*diffstat_suite(void);
 Suite	*e2b_suite(void);
 Suite	*envd_suite(void);
 Suite	*http_suite(void);
+Suite	*link_suite(void);
+Suite	*prompt_suite(void);
 Suite	*result_suite(void);
 Suite	*stream_suite(void);
+Suite	*wjob_suite(void);
 
 /* A file of the source tree's tests/unit/data, read whole; caller frees. */
 char	*test_data(const char *, size_t *);
