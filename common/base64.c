@@ -14,6 +14,8 @@ static uint8_t	b64_table[256];
 static int	b64_ready;
 
 static void	b64_init(void);
+static size_t	base64_decode_groups(struct buf *, const char *, size_t,
+		    int *);
 
 static void
 b64_init(void)
@@ -69,6 +71,43 @@ base64_encode(struct buf *out, const void *data, size_t len)
 }
 
 /*
+ * Decode whole groups of four digits (no padding) from the start of s, in
+ * chunks: the common case, a long run of data.  Returns how many input
+ * bytes were consumed; the caller decodes the rest one digit at a time.
+ */
+static size_t
+base64_decode_groups(struct buf *out, const char *s, size_t len, int *err)
+{
+	uint8_t		 chunk[3 * 512], a, b, c, d;
+	const uint8_t	*p = (const uint8_t *)s;
+	size_t		 i = 0, n = 0;
+	uint32_t	 v;
+
+	for (; i + 4 <= len; i += 4) {
+		a = b64_table[p[i]];
+		b = b64_table[p[i + 1]];
+		c = b64_table[p[i + 2]];
+		d = b64_table[p[i + 3]];
+		if ((a | b | c | d) & 0xc0)	/* '=' (64) or not base64 */
+			break;
+		v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | d;
+		chunk[n++] = (uint8_t)(v >> 16);
+		chunk[n++] = (uint8_t)(v >> 8);
+		chunk[n++] = (uint8_t)v;
+		if (n == sizeof(chunk)) {
+			if (buf_add(out, chunk, n) == -1) {
+				*err = 1;
+				return (i + 4);
+			}
+			n = 0;
+		}
+	}
+	if (n > 0 && buf_add(out, chunk, n) == -1)
+		*err = 1;
+	return (i);
+}
+
+/*
  * Append the decoding of a base64 text to out.  Padding is optional at the
  * end; anything else outside the alphabet is an error (EINVAL).
  */
@@ -78,10 +117,14 @@ base64_decode(struct buf *out, const char *s, size_t len)
 	uint8_t		 c, q[3];
 	uint32_t	 v = 0;
 	size_t		 i, n = 0, pad = 0;
+	int		 err = 0;
 
 	if (!b64_ready)
 		b64_init();
-	for (i = 0; i < len; i++) {
+	i = base64_decode_groups(out, s, len, &err);
+	if (err)
+		return (-1);
+	for (; i < len; i++) {
 		c = b64_table[(uint8_t)s[i]];
 		if (c == 255 || (pad > 0 && c != 64))
 			goto bad;

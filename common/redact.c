@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,14 +22,23 @@ static const char *redact_prefixes[] = {
 static char	*redact_secrets[REDACT_MAX];
 static size_t	 redact_lens[REDACT_MAX];
 static size_t	 redact_count;
-static unsigned char redact_first[256];	/* bytes a match can start with */
+/*
+ * The pairs of bytes a match can start with, one bit each: almost every
+ * position of a text is dismissed with one lookup, whatever the letters.
+ */
+static uint8_t	 redact_pairs[65536 / 8];
 static int	 redact_ready;
+
+#define PAIR(s)		((unsigned)(unsigned char)(s)[0] << 8 | \
+			    (unsigned char)(s)[1])
+#define PAIR_SET(p)	(redact_pairs[(p) >> 3] |= (uint8_t)(1 << ((p) & 7)))
+#define PAIR_ISSET(p)	(redact_pairs[(p) >> 3] & (1 << ((p) & 7)))
 
 static size_t	match_secret(const char *, size_t);
 static size_t	match_prefix(const char *, size_t, size_t);
 static size_t	match_userinfo(const char *, size_t, size_t, size_t *);
 static int	is_keychar(int);
-static size_t	redact_match(const char *, size_t, size_t, size_t *);
+static size_t	redact_next(const char *, size_t, size_t, size_t *);
 static void	redact_index(void);
 
 /* Register a secret; -1 with EINVAL if too short, ENOSPC if full. */
@@ -55,18 +65,18 @@ redact_add(const char *secret)
 	return (0);
 }
 
-/* Rebuild the table of bytes at which a match may start. */
+/* Rebuild the table of byte pairs at which a match may start. */
 static void
 redact_index(void)
 {
 	size_t	i;
 
-	memset(redact_first, 0, sizeof(redact_first));
+	memset(redact_pairs, 0, sizeof(redact_pairs));
 	for (i = 0; i < REDACT_NPREFIXES; i++)
-		redact_first[(unsigned char)redact_prefixes[i][0]] = 1;
+		PAIR_SET(PAIR(redact_prefixes[i]));
 	for (i = 0; i < redact_count; i++)
-		redact_first[(unsigned char)redact_secrets[i][0]] = 1;
-	redact_first[':'] = 1;
+		PAIR_SET(PAIR(redact_secrets[i]));
+	PAIR_SET(PAIR("://"));
 	redact_ready = 1;
 }
 
@@ -149,35 +159,39 @@ match_userinfo(const char *s, size_t left, size_t off, size_t *skip)
 }
 
 /*
- * The length of what must be hidden at s (0 if nothing); *skip gets the
- * number of bytes before it that stay visible.
+ * Find the next thing to hide in s[0..len) at or after from: returns its
+ * length (0 if there is none) and sets *at to where the hidden part
+ * begins.  Most positions are dismissed by one lookup of their first two
+ * bytes; only candidates are looked at closely.
  */
 static size_t
-redact_match(const char *s, size_t left, size_t off, size_t *skip)
+redact_next(const char *s, size_t len, size_t from, size_t *at)
 {
-	size_t	n;
+	size_t	i, n, skip;
 
-	*skip = 0;
-	if (!redact_first[(unsigned char)*s])
-		return (0);
-	if ((n = match_secret(s, left)) != 0 ||
-	    (n = match_prefix(s, left, off)) != 0)
-		return (n);
-	return (match_userinfo(s, left, off, skip));
+	if (!redact_ready)
+		redact_index();
+	for (i = from; i + 1 < len; i++) {
+		if (!PAIR_ISSET(PAIR(s + i)))
+			continue;
+		skip = 0;
+		if ((n = match_secret(s + i, len - i)) != 0 ||
+		    (n = match_prefix(s + i, len - i, i)) != 0 ||
+		    (n = match_userinfo(s + i, len - i, i, &skip)) != 0) {
+			*at = i + skip;
+			return (n);
+		}
+	}
+	return (0);
 }
 
 /* True if s holds anything that redaction would replace. */
 int
 redact_needed(const char *s, size_t len)
 {
-	size_t	i, skip;
+	size_t	at;
 
-	if (!redact_ready)
-		redact_index();
-	for (i = 0; i < len; i++)
-		if (redact_match(s + i, len - i, i, &skip) != 0)
-			return (1);
-	return (0);
+	return (redact_next(s, len, 0, &at) != 0);
 }
 
 /*
@@ -188,19 +202,13 @@ char *
 redact_mem(const char *s, size_t len, size_t *outlen)
 {
 	struct buf	b;
-	size_t		i, n, skip, start = 0;
+	size_t		n, at, start = 0;
 
-	if (!redact_ready)
-		redact_index();
 	buf_init(&b, (size_t)-1 / 2);
-	for (i = 0; i < len; i++) {
-		if ((n = redact_match(s + i, len - i, i, &skip)) == 0)
-			continue;
-		(void)buf_add(&b, s + start, i - start + skip);
+	while ((n = redact_next(s, len, start, &at)) != 0) {
+		(void)buf_add(&b, s + start, at - start);
 		(void)buf_addstr(&b, REDACT_MARK);
-		i += skip + n;
-		start = i;
-		i--;
+		start = at + n;
 	}
 	(void)buf_add(&b, s + start, len - start);
 	return (buf_detach(&b, outlen));
