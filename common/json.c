@@ -24,7 +24,7 @@ json_parse(const char *data, size_t len, char **cause)
 	struct json_tokener	*tok;
 	struct json_object	*obj;
 	enum json_tokener_error	 jerr;
-	size_t			 off;
+	size_t			 off, end;
 
 	if (len > INT32_MAX) {
 		xasprintf(cause, "JSON text too large");
@@ -39,6 +39,13 @@ json_parse(const char *data, size_t len, char **cause)
 	    JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	obj = json_tokener_parse_ex(tok, data, (int)len);
 	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue) {
+		/* A number at the very end needs a delimiter to finish. */
+		obj = json_tokener_parse_ex(tok, " ", 1);
+		jerr = json_tokener_get_error(tok);
+		end = len;
+	}
 	if (jerr == json_tokener_continue || (obj == NULL &&
 	    jerr == json_tokener_success)) {
 		xasprintf(cause, "unexpected end of JSON text");
@@ -50,7 +57,7 @@ json_parse(const char *data, size_t len, char **cause)
 		    json_tokener_get_parse_end(tok));
 		goto fail;
 	}
-	for (off = json_tokener_get_parse_end(tok); off < len; off++) {
+	for (off = end; off < len; off++) {
 		if (strchr(" \t\r\n", data[off]) == NULL) {
 			xasprintf(cause, "trailing data at offset %zu", off);
 			goto fail;

@@ -13,6 +13,7 @@ main(void)
 
 	sr = srunner_create(buf_suite());
 	srunner_add_suite(sr, base64_suite());
+	srunner_add_suite(sr, clock_suite());
 	srunner_add_suite(sr, envelope_suite());
 	srunner_add_suite(sr, jobspec_suite());
 	srunner_add_suite(sr, json_suite());

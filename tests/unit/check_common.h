@@ -6,6 +6,7 @@
 
 Suite	*base64_suite(void);
 Suite	*buf_suite(void);
+Suite	*clock_suite(void);
 Suite	*envelope_suite(void);
 Suite	*jobspec_suite(void);
 Suite	*json_suite(void);

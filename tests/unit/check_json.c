@@ -41,6 +41,16 @@ START_TEST(test_json_parse)
 	json_object_put(o);
 	o = parse_ok("\"just a string\"");
 	json_object_put(o);
+	/* A number alone, with nothing after it to end it. */
+	o = parse_ok("42");
+	ck_assert(json_object_is_type(o, json_type_int));
+	ck_assert_int_eq(json_object_get_int(o), 42);
+	json_object_put(o);
+	o = parse_ok("-1.5");
+	ck_assert(json_object_is_type(o, json_type_double));
+	json_object_put(o);
+	o = parse_ok("true");
+	json_object_put(o);
 }
 END_TEST
 
@@ -55,6 +65,8 @@ START_TEST(test_json_parse_errors)
 	parse_bad("{\"a\":1}{}", "trailing data");
 	parse_bad("{a:1}", "offset");
 	parse_bad("[1,2,]", "offset");
+	parse_bad("12 34", "trailing data");
+	parse_bad("-", "offset");
 	deep = malloc(200);
 	for (i = 0; i < 100; i++)
 		deep[i] = '[';
