@@ -364,6 +364,7 @@ mcp_message(struct mcp_conn *c, struct json_object *o,
 {
 	const struct mcp_method	*m;
 	struct json_object	*id = NULL, *params = NULL, *v, *meta, *tok;
+	struct json_object	*empty = NULL;
 	struct mcp_req		*r;
 	const char		*method;
 	char			*msg;
@@ -444,9 +445,12 @@ mcp_message(struct mcp_conn *c, struct json_object *o,
 		b->mb_pending++;
 	}
 	TAILQ_INSERT_TAIL(&c->mc_reqs, r, mr_entry);
+	if (params == NULL)
+		params = empty = json_object_new_object();
 	m->mm_fn(r, params);
 	if (id == NULL)
 		mcp_req_finish(r);
+	json_object_put(empty);
 }
 
 /* Unhook a request and free it; its batch may now be complete. */

@@ -205,7 +205,10 @@ tools_job_changed(struct job *j, enum job_change what)
 			continue;
 		if (job_state_terminal(j->j_state))
 			wait_end(wt);
-		else if (what == JOB_CHANGE_STATE && wt->wt_tick != NULL)
+		else if (wt->wt_tick == NULL)
+			continue;
+		else if (what == JOB_CHANGE_STATE || clock_mono_ms() -
+		    wt->wt_last >= WAIT_MIN_GAP_MS)
 			wait_report(wt);
 		else
 			wt->wt_dirty = 1;

@@ -83,9 +83,14 @@ tr_stdio_flush(struct tr_stdio *ts)
 
 	if ((fl = fcntl(fd, F_GETFL)) != -1)
 		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	while (!ts->ts_ended && evbuffer_get_length(out) > 0)
+	/* The bufferevent keeps its output's front frozen to itself. */
+	evbuffer_unfreeze(out, 1);
+	while (!ts->ts_ended && evbuffer_get_length(out) > 0) {
+		errno = 0;
 		if (evbuffer_write(out, fd) <= 0 && errno != EINTR)
 			break;
+	}
+	evbuffer_freeze(out, 1);
 }
 
 void

@@ -756,7 +756,8 @@ worker_fault(struct worker *w, const char *cause)
 /*
  * Handle one message from a worker.  A message that does not decode, is
  * out of sequence, or is not one a worker sends is a fault of that
- * worker.  Returns -1 after a fault.
+ * worker.  Returns -1 after a fault.  A final message may complete (and
+ * free) the worker: the caller must not use w afterwards.
  */
 int
 worker_handle(struct worker *w, const char *data, size_t len)
@@ -796,8 +797,6 @@ out:
 	if (m.pm_obj != NULL)
 		proto_msg_clear(&m);
 	free(cause);
-	if (r == 0)
-		worker_drive(w);
 	return (r);
 }
 
@@ -866,12 +865,13 @@ worker_final(struct worker *w, struct json_object *result)
 void
 worker_exited(struct worker *w, int status)
 {
-	w->w_flags |= W_EXITED;
 	w->w_status = status;
-	if (w->w_timer != NULL)
-		evtimer_del(w->w_timer);
+	/* Not yet marked exited, so reading its result cannot free it. */
 	if (!(w->w_flags & W_CLOSED) && wk.zev != NULL)
 		worker_recv_cb(wk.zev, NULL);
+	w->w_flags |= W_EXITED;
+	if (w->w_timer != NULL)
+		evtimer_del(w->w_timer);
 	if (!(w->w_flags & W_CLOSED)) {
 		if (w->w_timer == NULL)
 			w->w_flags |= W_CLOSED;

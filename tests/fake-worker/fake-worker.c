@@ -237,8 +237,8 @@ fw_step_cb(int fd, short what, void *arg)
 		event_del(fw.beat);
 		event_del(fw.term);
 		signal(SIGTERM, SIG_DFL);
-		zev_free(&fw.zev);
-		return;
+		for (;;)
+			pause();
 	}
 	if (i == mid && fw.mode == FW_BAD_MESSAGE) {
 		(void)zev_send(fw.zev, NULL, 0, "this is not json", 16);

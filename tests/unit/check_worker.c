@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <zmq.h>
@@ -364,6 +365,32 @@ START_TEST(test_worker_faults_after_hello)
 }
 END_TEST
 
+/* Its result still queued when its exit is seen: the result counts. */
+START_TEST(test_worker_result_queued_at_exit)
+{
+	struct worker		*w = new_worker();
+	struct job		*j = w->w_job;
+	struct json_object	*m;
+	void			*p = peer_new(w->w_id);
+	struct timespec		 ts = { 0, 200 * 1000 * 1000 };
+
+	peer_send(p, "{\"v\":1,\"type\":\"hello\",\"seq\":1,\"pid\":1,"
+	    "\"build\":\"t\"}");
+	m = peer_pump(p, 3000);
+	ck_assert_ptr_nonnull(m);
+	json_object_put(m);
+	peer_send(p, "{\"v\":1,\"type\":\"result\",\"seq\":2,\"result\":"
+	    "{\"status\":\"succeeded\",\"reason\":\"done\"}}");
+	nanosleep(&ts, NULL);
+	worker_exited(w, 0);
+	ck_assert_int_eq(done_calls, 1);
+	ck_assert_int_eq(done_state, JOB_SUCCEEDED);
+	ck_assert_str_eq(done_reason, "done");
+	ck_assert_ptr_null(j->j_worker);
+	zmq_close(p);
+}
+END_TEST
+
 /* A worker that says nothing is stopped as hung after missed beats. */
 START_TEST(test_worker_hung)
 {
@@ -401,6 +428,7 @@ worker_suite(void)
 	tcase_add_test(tc, test_worker_hello_version);
 	tcase_add_loop_test(tc, test_worker_faults, 0, 5);
 	tcase_add_loop_test(tc, test_worker_faults_after_hello, 0, 5);
+	tcase_add_test(tc, test_worker_result_queued_at_exit);
 	tcase_add_test(tc, test_worker_hung);
 	suite_add_tcase(s, tc);
 	return (s);
