@@ -115,6 +115,9 @@ static void	mcp_req_finish(struct mcp_req *);
 static void	mcp_req_abort(struct mcp_req *);
 static const struct mcp_method *mcp_method_find(const char *);
 static int	mcp_id_valid(struct json_object *);
+static const struct mcp_method *mcp_check(struct mcp_conn *,
+		    struct json_object *, struct mcp_batch *,
+		    struct json_object **, struct json_object **);
 
 void
 mcp_init(void)
@@ -357,77 +360,83 @@ mcp_batch_done(struct mcp_batch *b)
 	free(b);
 }
 
+/*
+ * Check a message's JSON-RPC envelope (id, jsonrpc, method, params) and
+ * find its method.  NULL after answering with the error, or when it is
+ * to be ignored (a notification nobody handles, a response).
+ */
+static const struct mcp_method *
+mcp_check(struct mcp_conn *c, struct json_object *o, struct mcp_batch *b,
+    struct json_object **idp, struct json_object **paramsp)
+{
+	const struct mcp_method	*m;
+	struct json_object	*id = NULL, *v;
+	const char		*method;
+	char			*msg = NULL;
+	int			 code = MCP_INVALID_REQUEST;
+
+	if (!json_object_is_type(o, json_type_object)) {
+		mcp_reject(c, b, NULL, code, "Invalid Request: expected a "
+		    "JSON-RPC object");
+		return (NULL);
+	}
+	if (json_object_object_get_ex(o, "id", &id) && !mcp_id_valid(id)) {
+		mcp_reject(c, b, NULL, code, "Invalid Request: id must be a "
+		    "string or an integer");
+		return (NULL);
+	}
+	*idp = id;
+	if (!json_object_object_get_ex(o, "jsonrpc", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), "2.0") != 0)
+		msg = xstrdup("Invalid Request: jsonrpc must be \"2.0\"");
+	else if (!json_object_object_get_ex(o, "method", &v)) {
+		if (id != NULL && (json_object_object_get_ex(o, "result",
+		    NULL) || json_object_object_get_ex(o, "error", NULL)))
+			return (NULL);	/* a response: we sent no request */
+		msg = xstrdup("Invalid Request: method is required");
+	} else if (!json_object_is_type(v, json_type_string))
+		msg = xstrdup("Invalid Request: method must be a string");
+	else if ((m = mcp_method_find(method =
+	    json_object_get_string(v))) == NULL) {
+		code = MCP_METHOD_NOT_FOUND;
+		xasprintf(&msg, "Method not found: %.128s", method);
+	} else if (json_object_object_get_ex(o, "params", paramsp) &&
+	    !json_object_is_type(*paramsp, json_type_object)) {
+		code = MCP_INVALID_PARAMS;
+		xasprintf(&msg, "Invalid params: %s takes an object, got %s",
+		    method, json_type_label(*paramsp));
+	} else
+		return (m);
+	/* Notifications are never answered, not even with an error. */
+	if (id != NULL || code == MCP_INVALID_REQUEST)
+		mcp_reject(c, b, id, code, msg);
+	free(msg);
+	return (NULL);
+}
+
 /* Check one JSON-RPC message and run its method. */
 static void
 mcp_message(struct mcp_conn *c, struct json_object *o,
     struct mcp_batch *b)
 {
 	const struct mcp_method	*m;
-	struct json_object	*id = NULL, *params = NULL, *v, *meta, *tok;
+	struct json_object	*id = NULL, *params = NULL, *meta, *tok;
 	struct json_object	*empty = NULL;
 	struct mcp_req		*r;
-	const char		*method;
-	char			*msg;
+	const char		*refuse = NULL;
 
-	if (!json_object_is_type(o, json_type_object)) {
-		mcp_reject(c, b, NULL, MCP_INVALID_REQUEST, "Invalid Request: "
-		    "expected a JSON-RPC object");
+	if ((m = mcp_check(c, o, b, &id, &params)) == NULL)
 		return;
-	}
-	if (json_object_object_get_ex(o, "id", &id) && !mcp_id_valid(id)) {
-		mcp_reject(c, b, NULL, MCP_INVALID_REQUEST, "Invalid Request: "
-		    "id must be a string or an integer");
-		return;
-	}
-	if (!json_object_object_get_ex(o, "jsonrpc", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), "2.0") != 0) {
-		mcp_reject(c, b, id, MCP_INVALID_REQUEST, "Invalid Request: "
-		    "jsonrpc must be \"2.0\"");
-		return;
-	}
-	if (!json_object_object_get_ex(o, "method", &v)) {
-		if (id != NULL && (json_object_object_get_ex(o, "result",
-		    NULL) || json_object_object_get_ex(o, "error", NULL)))
-			return;		/* a response: we sent no request */
-		mcp_reject(c, b, id, MCP_INVALID_REQUEST, "Invalid Request: "
-		    "method is required");
-		return;
-	}
-	if (!json_object_is_type(v, json_type_string)) {
-		mcp_reject(c, b, id, MCP_INVALID_REQUEST, "Invalid Request: "
-		    "method must be a string");
-		return;
-	}
-	method = json_object_get_string(v);
-	if ((m = mcp_method_find(method)) == NULL) {
-		if (id != NULL) {
-			xasprintf(&msg, "Method not found: %.128s", method);
-			mcp_reject(c, b, id, MCP_METHOD_NOT_FOUND, msg);
-			free(msg);
-		}
-		return;
-	}
-	if (json_object_object_get_ex(o, "params", &params) &&
-	    !json_object_is_type(params, json_type_object)) {
-		if (id != NULL) {
-			xasprintf(&msg, "Invalid params: %s takes an object, "
-			    "got %s", method, json_type_label(params));
-			mcp_reject(c, b, id, MCP_INVALID_PARAMS, msg);
-			free(msg);
-		}
-		return;
-	}
-	if (c->mc_state == MCP_NEW && !(m->mm_flags & M_PREINIT)) {
+	if (c->mc_state == MCP_NEW && !(m->mm_flags & M_PREINIT))
+		refuse = "Invalid Request: not initialized (send initialize "
+		    "first)";
+	else if (b != NULL && (m->mm_flags & M_NOBATCH))
+		refuse = "Invalid Request: initialize cannot be part of a "
+		    "batch";
+	if (refuse != NULL) {
 		if (id != NULL)
-			mcp_reject(c, b, id, MCP_INVALID_REQUEST, "Invalid "
-			    "Request: not initialized (send initialize first)");
-		return;
-	}
-	if (b != NULL && (m->mm_flags & M_NOBATCH)) {
-		if (id != NULL)
-			mcp_reject(c, b, id, MCP_INVALID_REQUEST, "Invalid "
-			    "Request: initialize cannot be part of a batch");
+			mcp_reject(c, b, id, MCP_INVALID_REQUEST, refuse);
 		return;
 	}
 	r = xcalloc(1, sizeof(*r));

@@ -38,6 +38,7 @@ static void	sv_eof(void);
 static void	sv_signal_cb(int, short, void *);
 static struct event_base *sv_base(void);
 static int	sv_protocol_fd(void);
+static int	sv_options(int, char **);
 
 static void
 usage(void)
@@ -126,8 +127,9 @@ sv_protocol_fd(void)
 	return (fd);
 }
 
-int
-main(int argc, char **argv)
+/* Parse the command line; returns the log level asked for. */
+static int
+sv_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "stdio", no_argument, NULL, 's' },
@@ -135,10 +137,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const int signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
-	char		*cause = NULL;
-	int		 ch, stdio = 0, level = LOG_LEVEL_INFO, outfd;
-	size_t		 i;
+	int	ch, stdio = 0, level = LOG_LEVEL_INFO;
 
 	while ((ch = getopt_long(argc, argv, "dv", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -158,18 +157,28 @@ main(int argc, char **argv)
 			    "  -d         stay in the foreground, log to "
 			    "stderr (always so with --stdio)\n"
 			    "  -v         log more (repeat for more)\n");
-			return (0);
+			exit(0);
 		case 'V':
 			printf("skillboxd %s\n", PACKAGE_VERSION);
-			return (0);
+			exit(0);
 		default:
 			usage();
 		}
 	}
 	if (optind != argc || !stdio)
 		usage();
+	return (level);
+}
 
-	log_init(LOG_TO_STDERR, level, LOG_DAEMON);
+int
+main(int argc, char **argv)
+{
+	static const int signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	char		*cause = NULL;
+	int		 outfd;
+	size_t		 i;
+
+	log_init(LOG_TO_STDERR, sv_options(argc, argv), LOG_DAEMON);
 	log_procinit("skillboxd");
 	log_setredact(redact);
 	signal(SIGPIPE, SIG_IGN);

@@ -353,7 +353,7 @@ struct mcp_req {
 	struct json_object	*mr_caps;	/* client capabilities */
 	struct mcp_batch	*mr_batch;	/* the batch it came in */
 	int64_t			 mr_progress;	/* last progress sent */
-	void			*mr_ctx;	/* the handler's pending state */
+	void			*mr_ctx; /* the handler's pending state */
 	void			(*mr_ctx_free)(void *);
 	TAILQ_ENTRY(mcp_req)	 mr_entry;
 };

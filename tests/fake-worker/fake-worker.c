@@ -65,7 +65,7 @@ static const char *fw_modes[FW_MODE_MAX] = {
 };
 
 /* The steps before the events, and after them. */
-#define FW_PRE		5	/* provisioning, sandbox, injecting, fetch, run */
+#define FW_PRE		5 /* provisioning, sandbox, injecting, fetch, run */
 
 static struct {
 	struct event_base	*base;
@@ -103,6 +103,7 @@ static void	fw_write(const char *, const char *);
 static const char *fw_env(const char *);
 static void	fw_phase(const char *);
 static void	fw_arm(int);
+static int	fw_misbehave(int);
 
 static void
 fw_send(struct json_object *o)
@@ -221,17 +222,29 @@ fw_arm(int ms)
 	evtimer_add(fw.tick, &tv);
 }
 
-/* The script, one step per tick. */
-static void
-fw_step_cb(int fd, short what, void *arg)
+/*
+ * What a misbehaving script does at step i instead of (or besides) the
+ * step; 1 if the step is not to be taken.
+ */
+static int
+fw_misbehave(int i)
 {
-	struct json_object	*o, *ev;
-	char			 text[128], *dir;
-	int			 i = fw.step++, mid = FW_PRE + fw.steps / 2;
+	struct json_object	*o;
 
-	if (i == mid && fw.mode == FW_CRASH)
+	if (i == 2 && fw.mode == FW_EXIT) {
+		o = proto_new(MSG_LOG, ++fw.seq);
+		json_add_string(o, "level", "error");
+		json_add_string(o, "msg", "fake failure before a result");
+		fw_send(o);
+		fw_finish(NULL, NULL, fw.exit_code);
+		return (1);
+	}
+	if (i != FW_PRE + fw.steps / 2)
+		return (0);
+	switch (fw.mode) {
+	case FW_CRASH:
 		abort();
-	if (i == mid && fw.mode == FW_HANG) {
+	case FW_HANG:
 		log_info("hanging");
 		fw.hanging = 1;
 		event_del(fw.beat);
@@ -239,24 +252,31 @@ fw_step_cb(int fd, short what, void *arg)
 		signal(SIGTERM, SIG_DFL);
 		for (;;)
 			pause();
-	}
-	if (i == mid && fw.mode == FW_BAD_MESSAGE) {
+	case FW_BAD_MESSAGE:
 		(void)zev_send(fw.zev, NULL, 0, "this is not json", 16);
 		fw.seq++;
-	}
-	if (i == mid && fw.mode == FW_WRONG_VERSION) {
+		break;
+	case FW_WRONG_VERSION:
 		o = proto_new(MSG_HEARTBEAT, ++fw.seq);
 		json_add_int(o, "v", PROTO_VERSION + 98);
 		fw_send(o);
+		break;
+	default:
+		break;
 	}
-	if (fw.mode == FW_EXIT && i == 2) {
-		o = proto_new(MSG_LOG, ++fw.seq);
-		json_add_string(o, "level", "error");
-		json_add_string(o, "msg", "fake failure before a result");
-		fw_send(o);
-		fw_finish(NULL, NULL, fw.exit_code);
+	return (0);
+}
+
+/* The script, one step per tick. */
+static void
+fw_step_cb(int fd, short what, void *arg)
+{
+	struct json_object	*o, *ev;
+	char			 text[128], *dir;
+	int			 i = fw.step++;
+
+	if (fw_misbehave(i))
 		return;
-	}
 	switch (i) {
 	case 0:
 		fw_phase("provisioning");
@@ -296,7 +316,8 @@ fw_step_cb(int fd, short what, void *arg)
 			    json_peek_string(fw.config, "job_dir"));
 			(void)mkdir(dir, 0700);
 			free(dir);
-			fw_write("artifacts/report.md", "# Report\n\nAll good.\n");
+			fw_write("artifacts/report.md",
+			    "# Report\n\nAll good.\n");
 		} else {
 			if (fw.mode == FW_FAIL)
 				fw_finish("failed", "the tests still fail", 0);

@@ -193,3 +193,67 @@ test('resources that do not exist are -32002 with the uri',
       assert.equal(r.error.data.uri, uri);
     }
   }));
+
+test('notifications/cancelled drops a pending wait without an answer',
+  (t) => withServer(t, async (srv, s) => {
+    const sub = await srv.request('tools/call', { name: 'submit_job',
+      arguments: spec(s, 'slow') });
+    const id = sub.result.structuredContent.job_id;
+    let answered = false;
+    srv.request('tools/call', { name: 'wait_job', arguments: { job_id: id,
+      timeout_s: 60 } }, 'w1').then(() => { answered = true; }, () => {});
+    await srv.request('ping', {});
+    srv.notify('notifications/cancelled', { requestId: 'w1',
+      reason: 'user pressed escape' });
+    await srv.request('ping', {});
+    const c = await srv.request('tools/call', { name: 'cancel_job',
+      arguments: { job_id: id } });
+    assert.equal(c.result.structuredContent.cancel_requested, true);
+    const w2 = await srv.request('tools/call', { name: 'wait_job',
+      arguments: { job_id: id, timeout_s: 30 } });
+    assert.equal(w2.result.structuredContent.state, 'cancelled');
+    assert.equal(answered, false, 'the cancelled request got no answer');
+  }));
+
+test('logging/setLevel filters notifications/message',
+  (t) => withServer(t, async (srv, s) => {
+    assert.deepEqual((await srv.request('logging/setLevel',
+      { level: 'warning' })).result, {});
+    const ok = await srv.request('tools/call', { name: 'submit_job',
+      arguments: spec(s) });
+    await srv.request('tools/call', { name: 'wait_job', arguments: {
+      job_id: ok.result.structuredContent.job_id, timeout_s: 30 } });
+    const bad = await srv.request('tools/call', { name: 'submit_job',
+      arguments: spec(s, 'exit:78') });
+    await srv.request('tools/call', { name: 'wait_job', arguments: {
+      job_id: bad.result.structuredContent.job_id, timeout_s: 30 } });
+    const logs = srv.notes.filter((n) => n.method ===
+      'notifications/message').map((n) => n.params);
+    assert.ok(logs.length >= 1);
+    assert.ok(logs.every((l) => l.level === 'warning'), JSON.stringify(logs));
+    assert.equal(logs.at(-1).data.state, 'failed');
+  }));
+
+test('the command line: --version, --help, and usage errors', async (t) => {
+  if (!requireOrSkip(t, 'skillboxd (build first)', existsSync(skillboxdPath)))
+    return;
+  const { spawnSync } = await import('node:child_process');
+  const v = spawnSync(skillboxdPath, ['--version'], { encoding: 'utf8' });
+  assert.equal(v.status, 0);
+  assert.match(v.stdout, /^skillboxd \d+\.\d+\.\d+\n$/);
+  const h = spawnSync(skillboxdPath, ['--help'], { encoding: 'utf8' });
+  assert.equal(h.status, 0);
+  assert.match(h.stdout, /--stdio/);
+  for (const args of [[], ['--stdio', 'extra'], ['--bogus']]) {
+    const u = spawnSync(skillboxdPath, args, { encoding: 'utf8' });
+    assert.equal(u.status, 64, args.join(' '));
+    assert.match(u.stderr, /usage: skillboxd/);
+    assert.equal(u.stdout, '');
+  }
+  const bad = spawnSync(skillboxdPath, ['--stdio'], { encoding: 'utf8',
+    input: '', env: { ...process.env, SKILLBOX_MAX_JOBS: 'lots',
+      SKILLBOX_STATE_DIR: '/tmp' } });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /SKILLBOX_MAX_JOBS: 'lots' is not a number/);
+  assert.equal(bad.stdout, '', 'no protocol output on a fatal error');
+});

@@ -69,9 +69,11 @@ test('submit, progress while waiting, and the result with its diff',
     const msgs = progress.map((p) => p.message).join('\n');
     assert.match(msgs, /provisioning/);
     assert.match(msgs, /^running$/m);
-    assert.match(msgs, /^(running|collecting): <untrusted-([0-9a-f]+)>\n[^\n]*working on step[^\n]*\n<\/untrusted-\2>/m);
+    assert.match(msgs, new RegExp('^(running|collecting): <untrusted-' +
+      '([0-9a-f]+)>\\n[^\\n]*working on step[^\\n]*\\n</untrusted-\\2>', 'm'));
     // The agent's summary is data inside its envelope, defused.
-    assert.match(done.summary, /^<untrusted-([0-9a-f]+)>\n[^]*\n<\/untrusted-\1>$/);
+    assert.match(done.summary,
+      /^<untrusted-([0-9a-f]+)>\n[^]*\n<\/untrusted-\1>$/);
     assert.match(done.summary, /\[\/untrusted-0000>/);
     assert.equal(done.tests.passed, 10);
     assert.equal(done.diff.files_changed, 1);
@@ -127,7 +129,8 @@ test('get_job_log pages through everything, list_jobs and list_skills',
     const skills = await srv.call('list_skills', {});
     assert.deepEqual(skills.skills.map((x) => x.name),
       ['report-result', 'run-and-fix-tests']);
-    assert.equal(skills.skills[0].description, 'Write ~/.skillbox/result.json.');
+    assert.equal(skills.skills[0].description,
+      'Write ~/.skillbox/result.json.');
     const md = await srv.client.readResource({ uri: skills.skills[1].uri });
     assert.match(md.contents[0].text, /# Run and fix tests/);
   }));
@@ -149,7 +152,8 @@ test('list_jobs pages with a cursor, newest first',
     assert.deepEqual(seen, ids.reverse());
     const rl = await srv.client.listResources();
     assert.ok(rl.resources.some((r) => r.uri === `skillbox://jobs/${ids[0]}`));
-    assert.ok(rl.resources.some((r) => r.uri === 'skillbox://skills/report-result'));
+    assert.ok(rl.resources.some((r) => r.uri ===
+      'skillbox://skills/report-result'));
     const tl = await srv.client.listResourceTemplates();
     assert.equal(tl.resourceTemplates.length, 5);
     for (const id of ids) await finish(srv, id);

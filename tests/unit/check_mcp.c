@@ -262,14 +262,22 @@ START_TEST(test_mcp_wrong_params)
 }
 END_TEST
 
-/* Tool errors are results with isError and a message that says why. */
+/*
+ * Call a tool with arguments (JSON text): the result must be a tool error
+ * (isError) whose message says want.
+ */
 static void
-tool_error_has(const char *line, const char *want)
+tool_error_has(const char *name, const char *args, const char *want)
 {
 	struct json_object	*res, *content, *text;
+	char			*line;
 	int			 is = 0;
 
+	xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":\"t\",\"method\":"
+	    "\"tools/call\",\"params\":{\"name\":\"%s\",\"arguments\":"
+	    "%s}}", name, args);
 	res = result_of(rpc(line));
+	free(line);
 	ck_assert_int_eq(json_get_bool(res, NULL, "isError", J_REQUIRED, &is,
 	    &(char *){ NULL }), 1);
 	ck_assert(is);
@@ -279,40 +287,26 @@ tool_error_has(const char *line, const char *want)
 	    "'%s' lacks '%s'", json_peek_string(text, "text"), want);
 }
 
+#define NO_JOB	"{\"job_id\":\"j-0000000000000000\"}"
+
 START_TEST(test_mcp_tool_errors)
 {
 	init_at("2025-11-25");
-	tool_error_has("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\","
-	    "\"params\":{\"name\":\"get_job\",\"arguments\":{\"job_id\":"
-	    "\"j-0000000000000000\"}}}", "unknown job id");
-	tool_error_has("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\","
-	    "\"params\":{\"name\":\"get_job\",\"arguments\":{}}}",
-	    "job_id: is required");
-	tool_error_has("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\","
-	    "\"params\":{\"name\":\"get_job\",\"arguments\":{\"job_id\":5}}}",
-	    "expected a string");
-	tool_error_has("{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\","
-	    "\"params\":{\"name\":\"get_job\",\"arguments\":{\"job_id\":\"x\","
-	    "\"extra\":1}}}", "extra: unknown argument");
-	tool_error_has("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
-	    "\"params\":{\"name\":\"list_jobs\",\"arguments\":{\"cursor\":"
-	    "\"bogus\"}}}", "cursor");
-	tool_error_has("{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\","
-	    "\"params\":{\"name\":\"list_jobs\",\"arguments\":{\"state\":"
-	    "\"sleeping\"}}}", "state");
-	tool_error_has("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\","
-	    "\"params\":{\"name\":\"list_jobs\",\"arguments\":{\"limit\":0}}}",
-	    "limit: out of range");
-	tool_error_has("{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\","
-	    "\"params\":{\"name\":\"submit_job\",\"arguments\":{\"repo\":{"
-	    "\"url\":\"ext::sh -c id\"},\"job\":\"fix-tests\"}}}",
-	    "invalid job spec");
-	tool_error_has("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\","
-	    "\"params\":{\"name\":\"wait_job\",\"arguments\":{\"job_id\":"
-	    "\"j-0000000000000000\",\"timeout_s\":-1}}}", "unknown job id");
-	tool_error_has("{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/call\","
-	    "\"params\":{\"name\":\"cancel_job\",\"arguments\":{\"job_id\":"
-	    "\"j-0000000000000000\"}}}", "unknown job id");
+	tool_error_has("get_job", NO_JOB, "unknown job id");
+	tool_error_has("get_job", "{}", "job_id: is required");
+	tool_error_has("get_job", "{\"job_id\":5}", "expected a string");
+	tool_error_has("get_job", "{\"job_id\":\"x\",\"extra\":1}",
+	    "extra: unknown argument");
+	tool_error_has("list_jobs", "{\"cursor\":\"bogus\"}", "cursor");
+	tool_error_has("list_jobs", "{\"state\":\"sleeping\"}", "state");
+	tool_error_has("list_jobs", "{\"limit\":0}", "limit: out of range");
+	tool_error_has("submit_job", "{\"repo\":{\"url\":\"ext::sh -c id\"},"
+	    "\"job\":\"fix-tests\"}", "invalid job spec");
+	tool_error_has("wait_job", "{\"job_id\":\"j-0000000000000000\","
+	    "\"timeout_s\":-1}", "unknown job id");
+	tool_error_has("cancel_job", NO_JOB, "unknown job id");
+	tool_error_has("get_job_log", NO_JOB, "unknown job id");
+	tool_error_has("list_skills", "{\"x\":1}", "x: unknown argument");
 }
 END_TEST
 
@@ -428,8 +422,8 @@ START_TEST(test_mcp_stdio_long_line)
 	size_t			 len = 10 * 1024 * 1024, got = 0;
 	ssize_t			 n;
 	pid_t			 pid;
-	const char		*line = "\n{\"jsonrpc\":\"2.0\",\"id\":\"after\","
-	    "\"method\":\"ping\"}\n";
+	const char		*line = "\n{\"jsonrpc\":\"2.0\","
+	    "\"id\":\"after\",\"method\":\"ping\"}\n";
 
 	ck_assert_int_eq(pipe(in), 0);
 	ck_assert_int_eq(pipe(out), 0);

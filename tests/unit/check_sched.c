@@ -235,6 +235,28 @@ START_TEST(test_sched_shutdown)
 }
 END_TEST
 
+/* A job past its deadline is stopped and ends timed out. */
+START_TEST(test_sched_deadline)
+{
+	struct job	*j;
+	struct worker	*w;
+	char		*cause = NULL;
+
+	j = job_create(sv_test_spec("{\"repo\":{\"url\":"
+	    "\"https://x.org/r.git\"},\"job\":\"refactor\",\"timeout_s\":600}"),
+	    NULL);
+	ck_assert_int_eq(job_set_state(j, JOB_STARTING, NULL), 0);
+	/* Past even the slack the worker gets to clean up itself. */
+	j->j_deadline = 1;
+	w = worker_new(WORKER_JOB, j);
+	ck_assert_int_eq(worker_spawn(w, &cause), 0);
+	RUN_UNTIL(job_state_terminal(j->j_state));
+	ck_assert_int_eq(j->j_state, JOB_TIMED_OUT);
+	ck_assert_str_eq(j->j_reason,
+	    "the job's deadline passed (timeout_s 600)");
+}
+END_TEST
+
 /* Jobs left unfinished by a previous run are interrupted and reaped. */
 START_TEST(test_sched_recover)
 {
@@ -291,6 +313,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_sched_worker_dies);
 	tcase_add_test(tc, test_sched_shutdown);
 	tcase_add_test(tc, test_sched_recover);
+	tcase_add_test(tc, test_sched_deadline);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -151,6 +151,7 @@ export function rawServer(s, extra = {}) {
   const expect = (key) => new Promise((res, rej) => {
     if (!waiters.has(key)) waiters.set(key, []);
     const t = setTimeout(() => rej(new Error(`no reply for ${key}`)), 20000);
+    t.unref();
     waiters.get(key).push((m) => { clearTimeout(t); res(m); });
   });
   return {
