@@ -285,3 +285,53 @@ json_add_bool(struct json_object *o, const char *key, int b)
 {
 	json_object_object_add(o, key, json_object_new_boolean(b));
 }
+
+/*
+ * Append len bytes of s to b as the inside of a JSON string: quotes,
+ * backslashes and control characters escaped, all else as is.
+ */
+int
+json_escape(struct buf *b, const char *s, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i, start = 0;
+	unsigned char		 c;
+	char			 esc[7];
+	const char		*rep;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (buf_add(b, s + start, i - start) == -1)
+			return (-1);
+		switch (c) {
+		case '"':
+			rep = "\\\"";
+			break;
+		case '\\':
+			rep = "\\\\";
+			break;
+		case '\n':
+			rep = "\\n";
+			break;
+		case '\r':
+			rep = "\\r";
+			break;
+		case '\t':
+			rep = "\\t";
+			break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			esc[6] = '\0';
+			rep = esc;
+			break;
+		}
+		if (buf_addstr(b, rep) == -1)
+			return (-1);
+		start = i + 1;
+	}
+	return (buf_add(b, s + start, len - start));
+}

@@ -2,14 +2,19 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/random.h>
 
 #include "log.h"
 #include "rnd.h"
 
-/* Fill buf with len random bytes. */
-void
-rnd_bytes(void *buf, size_t len)
+#define RND_POOL	4096
+
+static void	rnd_kernel(void *, size_t);
+
+/* Fill buf with len bytes straight from the kernel. */
+static void
+rnd_kernel(void *buf, size_t len)
 {
 	unsigned char	*p = buf;
 	ssize_t		 n;
@@ -24,6 +29,33 @@ rnd_bytes(void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+}
+
+/*
+ * Fill buf with len random bytes.  Small requests are served from a pool
+ * filled by one getrandom call, so that a response's envelope tag costs
+ * no system call; bytes are wiped from the pool once handed out.  (A
+ * forked child must exec before using it, as skillbox's children do.)
+ */
+void
+rnd_bytes(void *buf, size_t len)
+{
+	static unsigned char	pool[RND_POOL];
+	static size_t		left;
+	unsigned char		*from;
+
+	if (len > RND_POOL / 4) {
+		rnd_kernel(buf, len);
+		return;
+	}
+	if (left < len) {
+		rnd_kernel(pool, sizeof(pool));
+		left = sizeof(pool);
+	}
+	from = pool + sizeof(pool) - left;
+	memcpy(buf, from, len);
+	memset(from, 0, len);
+	left -= len;
 }
 
 /* Write n random lowercase hex digits and a NUL into out (n + 1 bytes). */

@@ -48,7 +48,7 @@ struct mcp_conn {
 /* A JSON-RPC batch: its replies go out together once all are in. */
 struct mcp_batch {
 	struct mcp_conn		*mb_conn;
-	struct json_object	*mb_replies;
+	struct buf		 mb_replies;	/* "[r1,r2" so far */
 	size_t			 mb_pending;
 };
 
@@ -256,21 +256,31 @@ mcp_error_obj(struct json_object *id, int code, const char *msg,
 	return (o);
 }
 
-/*
- * Hand a finished response to the client, or to its batch.  Takes
- * ownership of msg.
- */
+/* Hand one serialised message to the client, or to its batch. */
+static void
+mcp_deliver_text(struct mcp_conn *c, struct mcp_batch *b, struct mcp_req *r,
+    const char *s, size_t len)
+{
+	if (b != NULL) {
+		(void)buf_addc(&b->mb_replies,
+		    buf_len(&b->mb_replies) == 0 ? '[' : ',');
+		(void)buf_add(&b->mb_replies, s, len);
+	} else if (!c->mc_closing)
+		c->mc_tr->mt_send(c->mc_arg, r, s, len);
+}
+
+/* Hand a message to the client, or to its batch.  Takes ownership of o. */
 static void
 mcp_deliver(struct mcp_conn *c, struct mcp_batch *b, struct mcp_req *r,
-    struct json_object *msg)
+    struct json_object *o)
 {
-	if (b != NULL)
-		json_object_array_add(b->mb_replies, msg);
-	else {
-		if (!c->mc_closing)
-			c->mc_tr->mt_send(c->mc_arg, r, msg);
-		json_object_put(msg);
-	}
+	const char	*s;
+	size_t		 len;
+
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	mcp_deliver_text(c, b, r, s, len);
+	json_object_put(o);
 }
 
 /* Answer a message that never became a request with an error. */
@@ -339,7 +349,7 @@ mcp_batch_input(struct mcp_conn *c, struct json_object *arr)
 	}
 	b = xcalloc(1, sizeof(*b));
 	b->mb_conn = c;
-	b->mb_replies = json_object_new_array();
+	buf_init(&b->mb_replies, (size_t)-1 / 2);
 	b->mb_pending = 1;
 	for (i = 0; i < n; i++)
 		mcp_message(c, json_object_array_get_idx(arr, i), b);
@@ -354,9 +364,12 @@ mcp_batch_done(struct mcp_batch *b)
 
 	if (--b->mb_pending > 0)
 		return;
-	if (json_object_array_length(b->mb_replies) > 0 && !c->mc_closing)
-		c->mc_tr->mt_send(c->mc_arg, NULL, b->mb_replies);
-	json_object_put(b->mb_replies);
+	if (buf_len(&b->mb_replies) > 0 && !c->mc_closing) {
+		(void)buf_addc(&b->mb_replies, ']');
+		c->mc_tr->mt_send(c->mc_arg, NULL, buf_str(&b->mb_replies),
+		    buf_len(&b->mb_replies));
+	}
+	buf_free(&b->mb_replies);
 	free(b);
 }
 
@@ -500,18 +513,36 @@ mcp_req_pend(struct mcp_req *r, void *ctx, void (*ctx_free)(void *))
 void
 mcp_reply(struct mcp_req *r, struct json_object *result)
 {
-	struct json_object	*o;
+	const char	*s = "{}";
+	size_t		 len = 2;
 
-	if (r->mr_id == NULL) {
-		json_object_put(result);
+	if (result != NULL)
+		s = json_object_to_json_string_length(result,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+		    &len);
+	mcp_reply_text(r, s, len);
+	json_object_put(result);
+}
+
+/*
+ * Answer a request with a result already serialised (len bytes of JSON
+ * text) and free the request.
+ */
+void
+mcp_reply_text(struct mcp_req *r, const char *result, size_t len)
+{
+	struct buf	b;
+
+	if (r->mr_id == NULL)
 		return;
-	}
-	o = json_object_new_object();
-	json_add_string(o, "jsonrpc", "2.0");
-	json_object_object_add(o, "id", json_object_get(r->mr_id));
-	json_object_object_add(o, "result", result != NULL ? result :
-	    json_object_new_object());
-	mcp_deliver(r->mr_conn, r->mr_batch, r, o);
+	buf_init(&b, (size_t)-1 / 2);
+	(void)buf_printf(&b, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":",
+	    json_str(r->mr_id));
+	(void)buf_add(&b, result, len);
+	(void)buf_addc(&b, '}');
+	mcp_deliver_text(r->mr_conn, r->mr_batch, r, buf_str(&b),
+	    buf_len(&b));
+	buf_free(&b);
 	mcp_req_finish(r);
 }
 
@@ -566,8 +597,7 @@ mcp_notify(struct mcp_conn *c, const char *method, struct json_object *params)
 	json_add_string(o, "method", method);
 	if (params != NULL)
 		json_object_object_add(o, "params", params);
-	c->mc_tr->mt_send(c->mc_arg, NULL, o);
-	json_object_put(o);
+	mcp_deliver(c, NULL, NULL, o);
 }
 
 /*
@@ -591,8 +621,7 @@ mcp_progress(struct mcp_req *r, const char *message)
 	json_add_string(o, "jsonrpc", "2.0");
 	json_add_string(o, "method", "notifications/progress");
 	json_object_object_add(o, "params", p);
-	r->mr_conn->mc_tr->mt_send(r->mr_conn->mc_arg, r, o);
-	json_object_put(o);
+	mcp_deliver(r->mr_conn, NULL, r, o);
 }
 
 /* Send a log message if the connection wants this level (data taken). */

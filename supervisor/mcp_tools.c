@@ -293,21 +293,28 @@ tools_call(struct mcp_req *r, struct json_object *params)
 	json_object_put(empty);
 }
 
-/* Answer a tool call with structured content (taken) and its text. */
+/*
+ * Answer a tool call with structured content (taken) and its text copy.
+ * The content is serialised once and used for both.
+ */
 void
 tools_result(struct mcp_req *r, struct json_object *sc)
 {
-	struct json_object	*res, *content, *text;
+	struct buf	 b;
+	const char	*s;
+	size_t		 len;
 
-	text = json_object_new_object();
-	json_add_string(text, "type", "text");
-	json_add_string(text, "text", json_str(sc));
-	content = json_object_new_array();
-	json_object_array_add(content, text);
-	res = json_object_new_object();
-	json_object_object_add(res, "content", content);
-	json_object_object_add(res, "structuredContent", sc);
-	mcp_reply(r, res);
+	s = json_object_to_json_string_length(sc, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	buf_init(&b, (size_t)-1 / 2);
+	(void)buf_addstr(&b, "{\"content\":[{\"type\":\"text\",\"text\":\"");
+	(void)json_escape(&b, s, len);
+	(void)buf_addstr(&b, "\"}],\"structuredContent\":");
+	(void)buf_add(&b, s, len);
+	(void)buf_addc(&b, '}');
+	json_object_put(sc);
+	mcp_reply_text(r, buf_str(&b), buf_len(&b));
+	buf_free(&b);
 }
 
 /* Answer a tool call with a tool error: the call ran, and failed. */

@@ -199,12 +199,18 @@ tools_job_changed(struct job *j, enum job_change what)
 {
 	struct wait	*wt, *next;
 
+	/* Notifications first, so that they precede a wait's answer. */
+	wait_notify_subscribers(j, what);
+	if (what == JOB_CHANGE_STATE)
+		wait_log_change(j);
 	for (wt = TAILQ_FIRST(&waits); wt != NULL; wt = next) {
 		next = TAILQ_NEXT(wt, wt_entry);
 		if (wt->wt_job != j)
 			continue;
-		if (job_state_terminal(j->j_state))
-			wait_end(wt);
+		if (job_state_terminal(j->j_state)) {
+			if (what == JOB_CHANGE_STATE)
+				wait_end(wt);
+		}
 		else if (wt->wt_tick == NULL)
 			continue;
 		else if (what == JOB_CHANGE_STATE || clock_mono_ms() -
@@ -213,7 +219,4 @@ tools_job_changed(struct job *j, enum job_change what)
 		else
 			wt->wt_dirty = 1;
 	}
-	wait_notify_subscribers(j, what);
-	if (what == JOB_CHANGE_STATE)
-		wait_log_change(j);
 }

@@ -332,15 +332,16 @@ enum mcp_level {
 };
 
 /*
- * What a transport gives the MCP core: a way to deliver one message to
- * its client.  req is the request the message answers or reports on, or
- * NULL for a notification that belongs to the connection.  The core
- * never knows which transport it talks to.
+ * What a transport gives the MCP core: a way to deliver one message (len
+ * bytes of serialised JSON, no newline) to its client.  req is the
+ * request the message answers or reports on, or NULL for a notification
+ * that belongs to the connection.  The core never knows which transport
+ * it talks to.
  */
 struct mcp_transport {
 	const char	*mt_name;
-	void		(*mt_send)(void *, struct mcp_req *,
-			    struct json_object *);
+	void		(*mt_send)(void *, struct mcp_req *, const char *,
+			    size_t);
 };
 
 /* Per request: what the request itself says, apart from its connection. */
@@ -373,6 +374,7 @@ int		 mcp_conn_subscribe(struct mcp_conn *, const char *, int);
 struct mcp_conn	*mcp_conn_first(void);
 struct mcp_conn	*mcp_conn_next(struct mcp_conn *);
 void		 mcp_reply(struct mcp_req *, struct json_object *);
+void		 mcp_reply_text(struct mcp_req *, const char *, size_t);
 void		 mcp_error(struct mcp_req *, int, const char *,
 		     struct json_object *);
 void		 mcp_errorf(struct mcp_req *, int, const char *, ...)

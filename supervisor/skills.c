@@ -21,15 +21,19 @@
 #define SKILLS_FILE_MAX		(256 * 1024)
 #define SKILLS_DESC_MAX		1024
 
-static char	*skills_dir;
+static char		*skills_dir;
+static struct json_object *skills_cache;	/* the list, once read */
 
 static int	skills_name_valid(const char *);
 static char	*skills_front(const char *, const char *);
 static int	skills_cmp(const void *, const void *);
+static int	skills_load(struct json_object **, char **);
 
 int
 skills_init(const char *dir)
 {
+	json_object_put(skills_cache);
+	skills_cache = NULL;
 	free(skills_dir);
 	skills_dir = dir != NULL ? xstrdup(dir) : NULL;
 	return (0);
@@ -121,12 +125,24 @@ skills_cmp(const void *a, const void *b)
 }
 
 /*
- * The skills, sorted by name: [{name, description, uri}].  A directory
- * without a readable SKILL.md is not a skill.  -1 with *cause if the
- * skills directory cannot be read.
+ * The skills, sorted by name: [{name, description, uri}] (a new
+ * reference to a list read once: the pack does not change while skillboxd
+ * runs).  A directory without a readable SKILL.md is not a skill.  -1
+ * with *cause if the skills directory cannot be read.
  */
 int
 skills_list(struct json_object **out, char **cause)
+{
+	*out = NULL;
+	if (skills_cache == NULL && skills_load(&skills_cache, cause) == -1)
+		return (-1);
+	*out = json_object_get(skills_cache);
+	return (0);
+}
+
+/* Read the skills directory into a new list. */
+static int
+skills_load(struct json_object **out, char **cause)
 {
 	struct json_object	*s;
 	struct dirent		*de;
@@ -135,12 +151,12 @@ skills_list(struct json_object **out, char **cause)
 	char			*names[SKILLS_MAX], *desc, *err = NULL;
 	size_t			 n = 0, i;
 
-	*out = json_object_new_array();
 	if (skills_dir == NULL || (d = opendir(skills_dir)) == NULL) {
 		xasprintf(cause, "skills directory %s: %s", skills_dir != NULL ?
 		    skills_dir : "(none)", strerror(errno));
 		return (-1);
 	}
+	*out = json_object_new_array();
 	while ((de = readdir(d)) != NULL && n < SKILLS_MAX)
 		if (skills_name_valid(de->d_name))
 			names[n++] = xstrdup(de->d_name);

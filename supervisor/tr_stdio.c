@@ -2,10 +2,15 @@
  * The stdio transport: newline-delimited JSON-RPC on stdin and a private
  * copy of stdout.  A line longer than MCP_LINE_MAX is skipped as it
  * arrives (never buffered whole), answered with an error, and the lines
- * after it are read as usual.  Output is buffered and written as stdout
- * drains; end of input (or a client that stops reading) ends the session.
+ * after it are read as usual.  A message is written at once when stdout
+ * takes it; only what it does not take is buffered, and write interest
+ * is armed only while something is buffered (one read, one write and
+ * one wait per request).  End of input, or a client that stops reading,
+ * ends the session.
  */
 #include "config.h"
+
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +19,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "json.h"
@@ -26,21 +30,27 @@
 #define TR_STDIO_READ		(256 * 1024)		/* bytes per read */
 
 struct tr_stdio {
-	struct bufferevent	*ts_in;
-	struct bufferevent	*ts_out;
-	struct mcp_conn		*ts_conn;
-	void			(*ts_eof)(void);
-	size_t			 ts_scanned;	/* input searched for EOL */
-	int			 ts_discarding;	/* inside a too-long line */
-	size_t			 ts_discarded;
-	int			 ts_ended;
+	int		 ts_infd;
+	int		 ts_outfd;
+	struct event	*ts_rev;
+	struct event	*ts_wev;
+	struct evbuffer	*ts_in;
+	struct evbuffer	*ts_out;	/* what stdout has not taken yet */
+	struct mcp_conn	*ts_conn;
+	void		(*ts_eof)(void);
+	size_t		 ts_scanned;	/* input searched for EOL */
+	int		 ts_discarding;	/* inside a too-long line */
+	size_t		 ts_discarded;
+	int		 ts_ended;
 };
 
-static void	tr_stdio_send(void *, struct mcp_req *, struct json_object *);
-static void	tr_stdio_read_cb(struct bufferevent *, void *);
-static void	tr_stdio_event_cb(struct bufferevent *, short, void *);
+static void	tr_stdio_send(void *, struct mcp_req *, const char *,
+		    size_t);
+static void	tr_stdio_read_cb(int, short, void *);
+static void	tr_stdio_write_cb(int, short, void *);
 static void	tr_stdio_end(struct tr_stdio *, const char *);
-static int	tr_stdio_line(struct tr_stdio *, struct evbuffer *);
+static int	tr_stdio_line(struct tr_stdio *);
+static void	tr_stdio_lines(struct tr_stdio *);
 static void	tr_stdio_too_long(struct tr_stdio *);
 
 static const struct mcp_transport tr_stdio_ops = {
@@ -57,19 +67,20 @@ tr_stdio_new(struct event_base *base, int infd, int outfd, void (*eof)(void))
 	struct tr_stdio	*ts;
 
 	ts = xcalloc(1, sizeof(*ts));
+	ts->ts_infd = infd;
+	ts->ts_outfd = outfd;
 	ts->ts_eof = eof;
 	evutil_make_socket_nonblocking(infd);
 	evutil_make_socket_nonblocking(outfd);
-	ts->ts_in = bufferevent_socket_new(base, infd, 0);
-	ts->ts_out = bufferevent_socket_new(base, outfd, 0);
-	if (ts->ts_in == NULL || ts->ts_out == NULL)
+	ts->ts_in = evbuffer_new();
+	ts->ts_out = evbuffer_new();
+	ts->ts_rev = event_new(base, infd, EV_READ | EV_PERSIST,
+	    tr_stdio_read_cb, ts);
+	ts->ts_wev = event_new(base, outfd, EV_WRITE | EV_PERSIST,
+	    tr_stdio_write_cb, ts);
+	if (ts->ts_in == NULL || ts->ts_out == NULL || ts->ts_rev == NULL ||
+	    ts->ts_wev == NULL || event_add(ts->ts_rev, NULL) == -1)
 		fatalx("stdio: cannot set up the streams");
-	bufferevent_set_max_single_read(ts->ts_in, TR_STDIO_READ);
-	bufferevent_setcb(ts->ts_in, tr_stdio_read_cb, NULL,
-	    tr_stdio_event_cb, ts);
-	bufferevent_setcb(ts->ts_out, NULL, NULL, tr_stdio_event_cb, ts);
-	bufferevent_enable(ts->ts_in, EV_READ);
-	bufferevent_enable(ts->ts_out, EV_WRITE);
 	ts->ts_conn = mcp_conn_new(&tr_stdio_ops, ts);
 	return (ts);
 }
@@ -78,19 +89,16 @@ tr_stdio_new(struct event_base *base, int infd, int outfd, void (*eof)(void))
 void
 tr_stdio_flush(struct tr_stdio *ts)
 {
-	struct evbuffer	*out = bufferevent_get_output(ts->ts_out);
-	int		 fd = bufferevent_getfd(ts->ts_out), fl;
+	int	fl;
 
-	if ((fl = fcntl(fd, F_GETFL)) != -1)
-		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	/* The bufferevent keeps its output's front frozen to itself. */
-	evbuffer_unfreeze(out, 1);
-	while (!ts->ts_ended && evbuffer_get_length(out) > 0) {
+	if ((fl = fcntl(ts->ts_outfd, F_GETFL)) != -1)
+		(void)fcntl(ts->ts_outfd, F_SETFL, fl & ~O_NONBLOCK);
+	while (!ts->ts_ended && evbuffer_get_length(ts->ts_out) > 0) {
 		errno = 0;
-		if (evbuffer_write(out, fd) <= 0 && errno != EINTR)
+		if (evbuffer_write(ts->ts_out, ts->ts_outfd) <= 0 &&
+		    errno != EINTR)
 			break;
 	}
-	evbuffer_freeze(out, 1);
 }
 
 void
@@ -101,13 +109,15 @@ tr_stdio_free(struct tr_stdio **tsp)
 	if (ts == NULL)
 		return;
 	mcp_conn_free(&ts->ts_conn);
-	bufferevent_free(ts->ts_in);
-	bufferevent_free(ts->ts_out);
+	event_free(ts->ts_rev);
+	event_free(ts->ts_wev);
+	evbuffer_free(ts->ts_in);
+	evbuffer_free(ts->ts_out);
 	free(ts);
 	*tsp = NULL;
 }
 
-/* The client is gone: stop reading and tell the owner once. */
+/* The client is gone: stop reading and writing, tell the owner once. */
 static void
 tr_stdio_end(struct tr_stdio *ts, const char *why)
 {
@@ -115,30 +125,63 @@ tr_stdio_end(struct tr_stdio *ts, const char *why)
 		return;
 	ts->ts_ended = 1;
 	log_info("stdio: %s", why);
-	bufferevent_disable(ts->ts_in, EV_READ);
+	event_del(ts->ts_rev);
+	event_del(ts->ts_wev);
 	if (ts->ts_eof != NULL)
 		ts->ts_eof();
 }
 
+/* One message: straight to stdout if it takes it, else buffered. */
 static void
-tr_stdio_send(void *arg, struct mcp_req *r, struct json_object *msg)
+tr_stdio_send(void *arg, struct mcp_req *r, const char *s, size_t len)
 {
 	struct tr_stdio	*ts = arg;
-	struct evbuffer	*out = bufferevent_get_output(ts->ts_out);
-	const char	*s;
-	size_t		 len;
+	struct iovec	 iov[2];
+	size_t		 done = 0;
+	ssize_t		 n = 0;
 
 	if (ts->ts_ended)
 		return;
-	if (evbuffer_get_length(out) > TR_STDIO_OUT_MAX) {
+	log_trace("> %.*s", len > 512 ? 512 : (int)len, s);
+	if (evbuffer_get_length(ts->ts_out) == 0) {
+		iov[0].iov_base = (void *)s;
+		iov[0].iov_len = len;
+		iov[1].iov_base = (void *)"\n";
+		iov[1].iov_len = 1;
+		while ((n = writev(ts->ts_outfd, iov, 2)) == -1 &&
+		    errno == EINTR)
+			;
+		if (n == -1 && errno != EAGAIN) {
+			tr_stdio_end(ts, "output error (client gone)");
+			return;
+		}
+		done = n > 0 ? (size_t)n : 0;
+	}
+	if (done == len + 1)
+		return;
+	if (evbuffer_get_length(ts->ts_out) > TR_STDIO_OUT_MAX) {
 		tr_stdio_end(ts, "the client stopped reading");
 		return;
 	}
-	s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	log_trace("> %.*s", len > 512 ? 512 : (int)len, s);
-	evbuffer_add(out, s, len);
-	evbuffer_add(out, "\n", 1);
+	if (done < len)
+		evbuffer_add(ts->ts_out, s + done, len - done);
+	evbuffer_add(ts->ts_out, "\n", 1);
+	event_add(ts->ts_wev, NULL);
+}
+
+/* stdout can take more: write what is buffered, disarm when empty. */
+static void
+tr_stdio_write_cb(int fd, short what, void *arg)
+{
+	struct tr_stdio	*ts = arg;
+
+	if (evbuffer_write(ts->ts_out, fd) == -1 && errno != EAGAIN &&
+	    errno != EINTR) {
+		tr_stdio_end(ts, "output error (client gone)");
+		return;
+	}
+	if (evbuffer_get_length(ts->ts_out) == 0)
+		event_del(ts->ts_wev);
 }
 
 static void
@@ -161,8 +204,9 @@ tr_stdio_too_long(struct tr_stdio *ts)
  * handled, 0 if more input is needed.
  */
 static int
-tr_stdio_line(struct tr_stdio *ts, struct evbuffer *in)
+tr_stdio_line(struct tr_stdio *ts)
 {
+	struct evbuffer		*in = ts->ts_in;
 	struct evbuffer_ptr	 start, eol;
 	size_t			 avail = evbuffer_get_length(in), eol_len;
 	size_t			 len;
@@ -201,28 +245,40 @@ tr_stdio_line(struct tr_stdio *ts, struct evbuffer *in)
 }
 
 static void
-tr_stdio_read_cb(struct bufferevent *bev, void *arg)
+tr_stdio_lines(struct tr_stdio *ts)
 {
-	struct tr_stdio	*ts = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-
-	while (!ts->ts_ended && tr_stdio_line(ts, in))
+	while (!ts->ts_ended && tr_stdio_line(ts))
 		;
 }
 
+/* Read what stdin has, then handle every whole line. */
 static void
-tr_stdio_event_cb(struct bufferevent *bev, short what, void *arg)
+tr_stdio_read_cb(int fd, short what, void *arg)
 {
 	struct tr_stdio	*ts = arg;
+	struct iovec	 iov;
+	ssize_t		 n;
 
-	if (bev == ts->ts_in && (what & BEV_EVENT_EOF)) {
+	if (evbuffer_reserve_space(ts->ts_in, TR_STDIO_READ, &iov, 1) < 1)
+		fatalx("stdio: out of memory");
+	while ((n = read(fd, iov.iov_base, iov.iov_len)) == -1 &&
+	    errno == EINTR)
+		;
+	iov.iov_len = n > 0 ? (size_t)n : 0;
+	evbuffer_commit_space(ts->ts_in, &iov, 1);
+	if (n == -1 && errno == EAGAIN)
+		return;
+	if (n == -1) {
+		tr_stdio_end(ts, "input error");
+		return;
+	}
+	if (n == 0) {
 		/* A last line without its newline still counts. */
-		if (!ts->ts_ended &&
-		    evbuffer_get_length(bufferevent_get_input(bev)) > 0)
-			(void)evbuffer_add(bufferevent_get_input(bev), "\n", 1);
-		tr_stdio_read_cb(bev, ts);
+		if (evbuffer_get_length(ts->ts_in) > 0)
+			(void)evbuffer_add(ts->ts_in, "\n", 1);
+		tr_stdio_lines(ts);
 		tr_stdio_end(ts, "end of input");
-	} else if (what & BEV_EVENT_ERROR)
-		tr_stdio_end(ts, bev == ts->ts_in ? "input error" :
-		    "output error (client gone)");
+		return;
+	}
+	tr_stdio_lines(ts);
 }

@@ -192,6 +192,31 @@ START_TEST(test_json_peek_and_add)
 }
 END_TEST
 
+/* Escaping for a JSON string, checked by parsing the result back. */
+START_TEST(test_json_escape)
+{
+	const char		*in = "a\"b\\c\n\t\x01\x1f/\xc3\xa9\x7f end";
+	struct json_object	*o;
+	struct buf		 b;
+	char			*cause = NULL;
+
+	buf_init(&b, 1024);
+	(void)buf_addc(&b, '"');
+	ck_assert_int_eq(json_escape(&b, in, strlen(in)), 0);
+	(void)buf_addc(&b, '"');
+	ck_assert_str_eq(buf_str(&b), "\"a\\\"b\\\\c\\n\\t\\u0001\\u001f/"
+	    "\xc3\xa9\x7f end\"");
+	o = json_parse(buf_str(&b), buf_len(&b), &cause);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(json_object_get_string(o), in);
+	json_object_put(o);
+	buf_free(&b);
+	buf_init(&b, 3);
+	ck_assert_int_eq(json_escape(&b, "\"\"", 2), -1);
+	buf_free(&b);
+}
+END_TEST
+
 Suite *
 json_suite(void)
 {
@@ -200,6 +225,7 @@ json_suite(void)
 
 	tcase_add_test(tc, test_json_parse);
 	tcase_add_test(tc, test_json_parse_errors);
+	tcase_add_test(tc, test_json_escape);
 	tcase_add_test(tc, test_json_get_string);
 	tcase_add_test(tc, test_json_get_int);
 	tcase_add_test(tc, test_json_get_other);

@@ -23,11 +23,18 @@ static int			 ncap;
 static struct mcp_conn		*conn;
 static char			*dir;
 
+/* The transport of these tests keeps what it is given, parsed back. */
 static void
-cap_send(void *arg, struct mcp_req *r, struct json_object *msg)
+cap_send(void *arg, struct mcp_req *r, const char *s, size_t len)
 {
+	char	*cause = NULL;
+
 	ck_assert_int_lt(ncap, CAP_MAX);
-	cap[ncap++] = json_object_get(msg);
+	ck_assert_ptr_null(memchr(s, '\n', len));
+	cap[ncap] = json_parse(s, len, &cause);
+	ck_assert_msg(cap[ncap] != NULL, "sent bad JSON (%s): %.*s", cause,
+	    (int)len, s);
+	ncap++;
 }
 
 static const struct mcp_transport cap_ops = { "capture", cap_send };
