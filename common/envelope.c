@@ -13,13 +13,14 @@ static int	env_header_done(struct env_decoder *, char **);
 static int	env_deliver(struct env_decoder *, const char *, size_t,
 		    env_frame_cb, void *, char **);
 
-/* Append one frame to out; the payload must fit the 32-bit length. */
+/*
+ * Fill in the 5-byte header of a frame whose payload is len bytes, for
+ * callers that write the payload elsewhere.  -1 with EMSGSIZE if len does
+ * not fit the 32-bit length.
+ */
 int
-env_encode_checked(struct buf *out, uint8_t flags, const void *payload,
-    size_t len)
+env_header(uint8_t hdr[ENV_HDRLEN], uint8_t flags, size_t len)
 {
-	uint8_t	hdr[ENV_HDRLEN];
-
 	if (len > UINT32_MAX) {
 		errno = EMSGSIZE;
 		return (-1);
@@ -29,7 +30,18 @@ env_encode_checked(struct buf *out, uint8_t flags, const void *payload,
 	hdr[2] = (uint8_t)(len >> 16);
 	hdr[3] = (uint8_t)(len >> 8);
 	hdr[4] = (uint8_t)len;
-	if (buf_add(out, hdr, sizeof(hdr)) == -1 ||
+	return (0);
+}
+
+/* Append one frame to out; the payload must fit the 32-bit length. */
+int
+env_encode_checked(struct buf *out, uint8_t flags, const void *payload,
+    size_t len)
+{
+	uint8_t	hdr[ENV_HDRLEN];
+
+	if (env_header(hdr, flags, len) == -1 ||
+	    buf_add(out, hdr, sizeof(hdr)) == -1 ||
 	    buf_add(out, payload, len) == -1)
 		return (-1);
 	return (0);

@@ -42,6 +42,7 @@ struct env_decoder {
 	uint64_t	 ed_frames;	/* frames delivered */
 };
 
+int	env_header(uint8_t [ENV_HDRLEN], uint8_t, size_t);
 void	env_encode(struct buf *, uint8_t, const void *, size_t);
 int	env_encode_checked(struct buf *, uint8_t, const void *, size_t);
 void	env_decoder_init(struct env_decoder *, size_t);

@@ -13,6 +13,7 @@
 
 #include "base64.h"
 #include "json.h"
+#include "utf8.h"
 #include "skillboxd.h"
 #include "xmalloc.h"
 
@@ -110,7 +111,7 @@ res_parse(const char *uri, struct res_uri *ru)
 	memset(ru, 0, sizeof(*ru));
 	if (strncmp(uri, RES_SKILLS, strlen(RES_SKILLS)) == 0) {
 		p = uri + strlen(RES_SKILLS);
-		if (strlen(p) >= sizeof(ru->ru_name) || !skills_exists(p))
+		if (strlen(p) >= sizeof(ru->ru_name) || !pack_exists(p))
 			return (-1);
 		ru->ru_kind = RES_SKILL;
 		memcpy(ru->ru_name, p, strlen(p) + 1);
@@ -220,7 +221,7 @@ res_list(struct mcp_req *r, struct json_object *params)
 {
 	struct json_object	*res, *arr, *skills = NULL, *s;
 	const char		*cursor = NULL;
-	char			*cause = NULL, *next;
+	char			*cause = NULL, *next, *version = NULL;
 	uint64_t		 seq = UINT64_MAX, nseq = 0;
 	size_t			 i;
 	int			 more;
@@ -234,7 +235,7 @@ res_list(struct mcp_req *r, struct json_object *params)
 		return;
 	}
 	arr = json_object_new_array();
-	if (cursor == NULL && skills_list(&skills, &cause) == 0) {
+	if (cursor == NULL && pack_list(&skills, &version, &cause) == 0) {
 		for (i = 0; i < json_object_array_length(skills); i++) {
 			s = json_object_array_get_idx(skills, i);
 			json_object_array_add(arr, res_entry(
@@ -245,6 +246,7 @@ res_list(struct mcp_req *r, struct json_object *params)
 		}
 	}
 	json_object_put(skills);
+	free(version);
 	free(cause);
 	res_list_jobs(arr, seq, &more, &nseq);
 	res = json_object_new_object();
@@ -417,9 +419,9 @@ res_read(struct mcp_req *r, struct json_object *params)
 {
 	struct res_uri		 ru;
 	struct json_object	*res, *arr, *item = NULL, *view;
-	struct buf		 b;
-	const char		*uri;
+	const char		*uri, *text;
 	char			*cause = NULL;
+	size_t			 len;
 
 	if ((uri = res_param_uri(r, params)) == NULL)
 		return;
@@ -438,16 +440,12 @@ res_read(struct mcp_req *r, struct json_object *params)
 		item = res_read_log(uri, ru.ru_job);
 		break;
 	case RES_SKILL:
-		buf_init(&b, (size_t)-1 / 2);
-		if (skills_read(ru.ru_name, &b, &cause) == 0)
-			item = res_text(uri, "text/markdown", buf_str(&b),
-			    buf_len(&b));
-		buf_free(&b);
-		if (item == NULL) {
+		if (pack_read(ru.ru_name, &text, &len, &cause) == -1) {
 			res_not_found(r, uri, cause);
 			free(cause);
 			return;
 		}
+		item = res_text(uri, "text/markdown", text, len);
 		break;
 	default:
 		if (res_read_job_file(r, uri, &ru, &item) == -1)

@@ -131,8 +131,10 @@ static const char tools_skills_out[] =
     "\"items\":{\"type\":\"object\",\"properties\":{\"name\":{\"type\":"
     "\"string\"},\"description\":{\"type\":\"string\"},\"uri\":{\"type\":"
     "\"string\"}},\"required\":[\"name\",\"description\",\"uri\"]}},"
-    "\"count\":{\"type\":\"integer\"}},\"required\":[\"skills\","
-    "\"count\"]}";
+    "\"count\":{\"type\":\"integer\"},\"version\":{\"type\":\"string\","
+    "\"description\":\"The pack's version and digest, as every job's "
+    "result reports it.\"}},\"required\":[\"skills\",\"count\","
+    "\"version\"]}";
 
 static void	tool_submit(struct mcp_req *, struct json_object *);
 static void	tool_get(struct mcp_req *, struct json_object *);
@@ -620,16 +622,17 @@ tool_skills(struct mcp_req *r, struct json_object *args)
 {
 	static const char *const known[] = { NULL };
 	struct json_object	*sc, *arr = NULL;
-	char			*cause = NULL;
+	char			*cause = NULL, *version = NULL;
 
 	if (tools_check_args(args, known, &cause) == -1 ||
-	    skills_list(&arr, &cause) == -1) {
+	    pack_list(&arr, &version, &cause) == -1) {
 		tools_fail(r, cause);
-		json_object_put(arr);
 		return;
 	}
 	sc = json_object_new_object();
 	json_add_int(sc, "count", (int64_t)json_object_array_length(arr));
 	json_object_object_add(sc, "skills", arr);
+	json_add_string(sc, "version", version);
+	free(version);
 	tools_result(r, sc);
 }

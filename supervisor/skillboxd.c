@@ -193,7 +193,7 @@ main(int argc, char **argv)
 		    NULL);
 		evsignal_add(sv.sigs[i], NULL);
 	}
-	skills_init(sv.cfg.c_skills_dir);
+	pack_init(sv.cfg.c_skills_dir);
 	jobs_init();
 	mcp_init();
 	tools_wait_init(sv.base);
@@ -212,7 +212,7 @@ main(int argc, char **argv)
 	sched_fini();
 	jobs_clear();
 	store_close();
-	skills_init(NULL);
+	pack_init(NULL);
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
 		event_free(sv.sigs[i]);
 	event_base_free(sv.base);

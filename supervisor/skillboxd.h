@@ -296,15 +296,13 @@ struct json_object *untrusted_wrap(const struct untrusted *, const char *,
 		     size_t, size_t);
 void		 untrusted_wrap_buf(const struct untrusted *, const char *,
 		     size_t, size_t, struct buf *);
-size_t		 utf8_cut(const char *, size_t, size_t);
-int		 utf8_valid(const char *, size_t);
 
-/* skills.c */
+/* pack.c */
 
-int		 skills_init(const char *);
-int		 skills_list(struct json_object **, char **);
-int		 skills_read(const char *, struct buf *, char **);
-int		 skills_exists(const char *);
+void		 pack_init(const char *);
+int		 pack_list(struct json_object **, char **, char **);
+int		 pack_read(const char *, const char **, size_t *, char **);
+int		 pack_exists(const char *);
 
 /* mcp.c */
 

@@ -9,10 +9,11 @@
  */
 #include "config.h"
 
-#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "clean.h"
 #include "rnd.h"
 #include "skillboxd.h"
 #include "xmalloc.h"
@@ -30,86 +31,34 @@ untrusted_init(struct untrusted *u)
 }
 
 /*
- * The length of the longest prefix of s (len bytes) that fits in max
- * bytes and ends on a UTF-8 character boundary.
- */
-size_t
-utf8_cut(const char *s, size_t len, size_t max)
-{
-	size_t	n;
-
-	if (len <= max)
-		return (len);
-	n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	return (n);
-}
-
-/* True if s (len bytes) is well-formed UTF-8 without NUL bytes. */
-int
-utf8_valid(const char *s, size_t len)
-{
-	const unsigned char	*p = (const unsigned char *)s;
-	size_t			 i = 0, n, k;
-	uint32_t		 cp;
-
-	while (i < len) {
-		if (p[i] == 0)
-			return (0);
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		n = (p[i] & 0xe0) == 0xc0 ? 1 : (p[i] & 0xf0) == 0xe0 ? 2 :
-		    (p[i] & 0xf8) == 0xf0 ? 3 : 0;
-		if (n == 0 || len - i <= n)
-			return (0);
-		cp = p[i] & (0x3f >> n);
-		for (k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return (0);
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return (0);
-		i += n + 1;
-	}
-	return (1);
-}
-
-/*
- * Append text (len bytes, cut to at most max) to out inside the
- * envelope.  "<untrusted-" and "</untrusted-" inside become
- * "[untrusted-" and "[/untrusted-".
+ * Append text (len bytes) to out inside the envelope, cleaned first as
+ * everything that leaves skillboxd is: redacted, made valid UTF-8 and
+ * clipped to max bytes with a marker.  "<untrusted-" and "</untrusted-"
+ * inside become "[untrusted-" and "[/untrusted-".
  */
 void
 untrusted_wrap_buf(const struct untrusted *u, const char *text, size_t len,
     size_t max, struct buf *out)
 {
-	size_t	n = utf8_cut(text, len, max), i, start = 0, plen;
+	size_t	 n, i, start = 0, plen = strlen(UNTRUSTED_PREFIX);
+	char	*c;
 
-	plen = strlen(UNTRUSTED_PREFIX);
+	c = clean_text(text, len, max, 0, &n);
 	(void)buf_printf(out, "<%s>\n", u->u_tag);
 	for (i = 0; i < n; i++) {
-		if (text[i] != '<')
+		if (c[i] != '<')
 			continue;
-		if ((n - i > plen && strncasecmp(text + i + 1,
-		    UNTRUSTED_PREFIX, plen) == 0) || (n - i > plen + 1 &&
-		    text[i + 1] == '/' && strncasecmp(text + i + 2,
-		    UNTRUSTED_PREFIX, plen) == 0)) {
-			(void)buf_add(out, text + start, i - start);
+		if ((n - i > plen && strncasecmp(c + i + 1, UNTRUSTED_PREFIX,
+		    plen) == 0) || (n - i > plen + 1 && c[i + 1] == '/' &&
+		    strncasecmp(c + i + 2, UNTRUSTED_PREFIX, plen) == 0)) {
+			(void)buf_add(out, c + start, i - start);
 			(void)buf_addc(out, '[');
 			start = i + 1;
 		}
 	}
-	(void)buf_add(out, text + start, n - start);
-	if (n < len)
-		(void)buf_printf(out, "\n[truncated: %zu of %zu bytes shown]",
-		    n, len);
+	(void)buf_add(out, c + start, n - start);
 	(void)buf_printf(out, "\n</%s>", u->u_tag);
+	free(c);
 }
 
 /* The wrapped text as a JSON string. */

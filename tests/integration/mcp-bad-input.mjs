@@ -3,18 +3,13 @@
 // lines against skillboxd --stdio, with the fake worker.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { rawServer, scratch, spec, skillboxdPath, fakeWorkerPath } from
+import { rawServer, scratch, spec, skillboxdPath, BUILT_SKIP } from
   './lib/skillboxd.mjs';
-import { requireOrSkip } from './lib/deps.mjs';
-
-const built = existsSync(skillboxdPath) && existsSync(fakeWorkerPath);
+import { skipUnless } from './lib/deps.mjs';
 
 // Start a server, run fn with it, then check it exits cleanly and wrote
 // nothing but JSON-RPC on stdout.
 async function withServer(t, fn, init = '2025-11-25') {
-  if (!requireOrSkip(t, 'skillboxd and fake-worker (build first)', built))
-    return;
   const s = scratch();
   const srv = rawServer(s);
   try {
@@ -32,25 +27,30 @@ async function withServer(t, fn, init = '2025-11-25') {
   }
 }
 
+// A test against a fresh server (see withServer).
+function serverTest(name, fn, init) {
+  test(name, { skip: BUILT_SKIP }, (t) => withServer(t, fn, init));
+}
+
 const errCode = (r) => r.error?.code;
 const toolText = (r) => r.result?.content?.[0]?.text ?? '';
 
-test('invalid JSON is a parse error with a null id', (t) => withServer(t,
+serverTest('invalid JSON is a parse error with a null id',
   async (srv) => {
     const r = await srv.send('{"jsonrpc":"2.0","id":1,"method":', 'null');
     assert.equal(errCode(r), -32700);
     assert.equal(r.id, null);
-  }));
+  });
 
-test('a non-object is an invalid request', (t) => withServer(t,
+serverTest('a non-object is an invalid request',
   async (srv) => {
     for (const line of ['42', '"ping"', 'true', 'null']) {
       const r = await srv.send(line, 'null');
       assert.equal(errCode(r), -32600, line);
     }
-  }));
+  });
 
-test('missing jsonrpc or method is an invalid request', (t) => withServer(t,
+serverTest('missing jsonrpc or method is an invalid request',
   async (srv) => {
     let r = await srv.send('{"id":5,"method":"ping"}', '5');
     assert.equal(errCode(r), -32600);
@@ -58,10 +58,10 @@ test('missing jsonrpc or method is an invalid request', (t) => withServer(t,
     assert.equal(errCode(r), -32600);
     r = await srv.send('{"jsonrpc":"2.0","id":"s","method":7}', '"s"');
     assert.equal(errCode(r), -32600);
-  }));
+  });
 
-test('an unknown method is -32601, server/discover echoing its string id',
-  (t) => withServer(t, async (srv) => {
+serverTest('an unknown method is -32601; server/discover echoes its id',
+  async (srv) => {
     const r = await srv.send(JSON.stringify({ jsonrpc: '2.0',
       id: 'discover-1', method: 'server/discover', params: { _meta: {
         'io.modelcontextprotocol/protocolVersion': '2026-07-28' } } }),
@@ -71,9 +71,9 @@ test('an unknown method is -32601, server/discover echoing its string id',
     const r2 = await srv.request('no/such/method', {});
     assert.equal(errCode(r2), -32601);
     await srv.initialize();
-  }, null));
+  }, null);
 
-test('params of the wrong type are -32602', (t) => withServer(t,
+serverTest('params of the wrong type are -32602',
   async (srv) => {
     assert.equal(errCode(await srv.request('tools/list', [1, 2])), -32602);
     assert.equal(errCode(await srv.request('tools/call', 'get_job')),
@@ -82,10 +82,10 @@ test('params of the wrong type are -32602', (t) => withServer(t,
       { name: 'get_job', arguments: 'x' })), -32602);
     assert.equal(errCode(await srv.request('logging/setLevel',
       { level: 3 })), -32602);
-  }));
+  });
 
-test('a request before initialize, and a second initialize, are refused',
-  (t) => withServer(t, async (srv) => {
+serverTest('a request before initialize, a second initialize: refused',
+  async (srv) => {
     assert.equal(errCode(await srv.request('tools/list', {})), -32600);
     assert.deepEqual((await srv.request('ping', {})).result, {});
     await srv.initialize('2025-06-18');
@@ -94,10 +94,10 @@ test('a request before initialize, and a second initialize, are refused',
       version: '1' } });
     assert.equal(errCode(r), -32600);
     assert.ok((await srv.request('tools/list', {})).result.tools);
-  }, null));
+  }, null);
 
-test('a 10 MB line is refused and the next request is answered',
-  (t) => withServer(t, async (srv) => {
+serverTest('a 10 MB line is refused and the next request is answered',
+  async (srv) => {
     const big = '{"jsonrpc":"2.0","id":"big","method":"ping","params":{"x":"' +
       'x'.repeat(10 * 1024 * 1024) + '"}}';
     const refused = srv.send(big, 'null');
@@ -106,10 +106,10 @@ test('a 10 MB line is refused and the next request is answered',
     assert.equal(errCode(r), -32600);
     assert.match(r.error.message, /refused/);
     assert.deepEqual((await after).result, {});
-  }));
+  });
 
 test('batches: answered at 2025-03-26, refused at later versions',
-  async (t) => {
+  { skip: BUILT_SKIP }, async (t) => {
     await withServer(t, async (srv) => {
       const r = await srv.send(JSON.stringify([
         { jsonrpc: '2.0', id: 'a', method: 'ping' },
@@ -130,14 +130,15 @@ test('batches: answered at 2025-03-26, refused at later versions',
     }, '2025-11-25');
   });
 
-test('an unknown tool is -32602', (t) => withServer(t, async (srv) => {
+serverTest('an unknown tool is -32602',
+  async (srv) => {
   const r = await srv.request('tools/call', { name: 'rm_rf', arguments: {} });
   assert.equal(errCode(r), -32602);
   assert.match(r.error.message, /Unknown tool/);
-}));
+});
 
-test('invalid job specs are tool errors that say what is wrong',
-  (t) => withServer(t, async (srv, s) => {
+serverTest('invalid job specs are tool errors that say what is wrong',
+  async (srv, s) => {
     const cases = [
       [{ repo: { path: s.repo }, job: 'paint' }, /unknown job type/],
       [{ ...spec(s), timeout_s: -5 }, /timeout_s: out of range/],
@@ -161,10 +162,10 @@ test('invalid job specs are tool errors that say what is wrong',
     const list = await srv.request('tools/call', { name: 'list_jobs',
       arguments: {} });
     assert.equal(list.result.structuredContent.total, 0, 'nothing created');
-  }));
+  });
 
-test('an unknown job id and cancelling a finished job are tool errors',
-  (t) => withServer(t, async (srv, s) => {
+serverTest('an unknown job id, cancelling a finished job: tool errors',
+  async (srv, s) => {
     for (const name of ['get_job', 'wait_job', 'cancel_job', 'get_job_log']) {
       const r = await srv.request('tools/call', { name,
         arguments: { job_id: 'j-0123456789abcdef' } });
@@ -181,10 +182,10 @@ test('an unknown job id and cancelling a finished job are tool errors',
       arguments: { job_id: id } });
     assert.equal(r.result?.isError, true);
     assert.match(toolText(r), /already finished \(succeeded\)/);
-  }));
+  });
 
-test('resources that do not exist are -32002 with the uri',
-  (t) => withServer(t, async (srv) => {
+serverTest('resources that do not exist are -32002 with the uri',
+  async (srv) => {
     for (const uri of ['skillbox://jobs/j-0123456789abcdef',
       'skillbox://jobs/j-0123456789abcdef/log', 'skillbox://skills/../x',
       'file:///etc/passwd']) {
@@ -192,10 +193,10 @@ test('resources that do not exist are -32002 with the uri',
       assert.equal(errCode(r), -32002, uri);
       assert.equal(r.error.data.uri, uri);
     }
-  }));
+  });
 
-test('notifications/cancelled drops a pending wait without an answer',
-  (t) => withServer(t, async (srv, s) => {
+serverTest('notifications/cancelled drops a pending wait unanswered',
+  async (srv, s) => {
     const sub = await srv.request('tools/call', { name: 'submit_job',
       arguments: spec(s, 'slow') });
     const id = sub.result.structuredContent.job_id;
@@ -213,10 +214,10 @@ test('notifications/cancelled drops a pending wait without an answer',
       arguments: { job_id: id, timeout_s: 30 } });
     assert.equal(w2.result.structuredContent.state, 'cancelled');
     assert.equal(answered, false, 'the cancelled request got no answer');
-  }));
+  });
 
-test('logging/setLevel filters notifications/message',
-  (t) => withServer(t, async (srv, s) => {
+serverTest('logging/setLevel filters notifications/message',
+  async (srv, s) => {
     assert.deepEqual((await srv.request('logging/setLevel',
       { level: 'warning' })).result, {});
     const ok = await srv.request('tools/call', { name: 'submit_job',
@@ -232,11 +233,10 @@ test('logging/setLevel filters notifications/message',
     assert.ok(logs.length >= 1);
     assert.ok(logs.every((l) => l.level === 'warning'), JSON.stringify(logs));
     assert.equal(logs.at(-1).data.state, 'failed');
-  }));
+  });
 
-test('the command line: --version, --help, and usage errors', async (t) => {
-  if (!requireOrSkip(t, 'skillboxd (build first)', existsSync(skillboxdPath)))
-    return;
+test('the command line: --version, --help, and usage errors',
+  { skip: skipUnless({ files: [skillboxdPath] }) }, async (t) => {
   const { spawnSync } = await import('node:child_process');
   const v = spawnSync(skillboxdPath, ['--version'], { encoding: 'utf8' });
   assert.equal(v.status, 0);

@@ -5,21 +5,22 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { scratch, serverEnv, skillboxdPath } from './lib/skillboxd.mjs';
-import { depBin, requireOrSkip } from './lib/deps.mjs';
+import { scratch, serverEnv, skillboxdPath, depBin } from
+  './lib/skillboxd.mjs';
+import { skipUnless } from './lib/deps.mjs';
 
 const run = promisify(execFile);
 const TOOLS = ['cancel_job', 'get_job', 'get_job_log', 'list_jobs',
   'list_skills', 'submit_job', 'wait_job'];
 
-test('the Inspector CLI lists the tools', async (t) => {
-  const inspector = depBin('mcp-inspector');
-  if (!requireOrSkip(t, 'skillboxd and the MCP Inspector',
-    inspector && existsSync(skillboxdPath)))
-    return;
+const inspector = depBin('mcp-inspector');
+const claude = depBin('claude');
+
+test('the Inspector CLI lists the tools',
+  { skip: skipUnless({ files: [skillboxdPath, inspector] }) }, async () => {
   const s = scratch();
   try {
     const env = serverEnv(s);
@@ -46,11 +47,8 @@ test('the Inspector CLI lists the tools', async (t) => {
   }
 });
 
-test('claude mcp list reports skillbox connected', async (t) => {
-  const claude = depBin('claude');
-  if (!requireOrSkip(t, 'skillboxd and the Claude Code CLI',
-    claude && existsSync(skillboxdPath)))
-    return;
+test('claude mcp list reports skillbox connected',
+  { skip: skipUnless({ files: [skillboxdPath, claude] }) }, async () => {
   const s = scratch();
   try {
     const home = path.join(s.dir, 'home');

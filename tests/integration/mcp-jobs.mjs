@@ -7,17 +7,12 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { sdkServer, scratch, spec, wrapper, workerPid, until, sleep,
-  skillboxdPath, fakeWorkerPath } from './lib/skillboxd.mjs';
-import { requireOrSkip, resolveDep, loadDep } from './lib/deps.mjs';
-
-const ready = existsSync(skillboxdPath) && existsSync(fakeWorkerPath) &&
-  resolveDep('@modelcontextprotocol/sdk/client/index.js') !== null;
+import { sdkServer, scratch, spec, wrapper, workerPid, until,
+  SDK_SKIP } from './lib/skillboxd.mjs';
+import { loadPackage } from './lib/deps.mjs';
 
 // Run fn against a fresh server; close it and remove the scratch after.
 async function withServer(t, extra, fn) {
-  if (!requireOrSkip(t, 'skillboxd, fake-worker and the MCP SDK', ready))
-    return;
   const s = scratch();
   const srv = await sdkServer(s, extra);
   await srv.client.listTools();	// so the SDK validates outputs
@@ -32,6 +27,11 @@ async function withServer(t, extra, fn) {
   }
 }
 
+// A test against a fresh server started with extra settings.
+function serverTest(name, extra, fn) {
+  test(name, { skip: SDK_SKIP }, (t) => withServer(t, extra, fn));
+}
+
 const TERMINAL = ['succeeded', 'failed', 'cancelled', 'timed_out', 'crashed',
   'interrupted'];
 
@@ -43,10 +43,10 @@ async function finish(srv, id) {
   }
 }
 
-test('submit, progress while waiting, and the result with its diff',
-  (t) => withServer(t, {}, async (srv, s) => {
+serverTest('submit, progress while waiting, and the result with its diff', {},
+  async (srv, s) => {
     const { LoggingMessageNotificationSchema } =
-      await loadDep('@modelcontextprotocol/sdk/types.js');
+      await loadPackage('@modelcontextprotocol/sdk/types.js');
     const logs = [];
     srv.client.setNotificationHandler(LoggingMessageNotificationSchema,
       (n) => logs.push(n.params));
@@ -93,10 +93,10 @@ test('submit, progress while waiting, and the result with its diff',
     await until(() => logs.some((l) => l.data.state === 'succeeded'), 5000,
       'a log message for the end');
     assert.ok(logs.every((l) => l.data.job_id === job.job_id));
-  }));
+  });
 
-test('get_job_log pages through everything, list_jobs and list_skills',
-  (t) => withServer(t, {}, async (srv, s) => {
+serverTest('get_job_log pages through all, list_jobs, list_skills', {},
+  async (srv, s) => {
     const job = await srv.call('submit_job', spec(s));
     const done = await finish(srv, job.job_id);
     const first = await srv.call('get_job_log', { job_id: job.job_id,
@@ -131,12 +131,13 @@ test('get_job_log pages through everything, list_jobs and list_skills',
       ['report-result', 'run-and-fix-tests']);
     assert.equal(skills.skills[0].description,
       'Write ~/.skillbox/result.json.');
+    assert.match(skills.version, /^\d+\.\d+\.\d+\+sha256:[0-9a-f]{64}$/);
     const md = await srv.client.readResource({ uri: skills.skills[1].uri });
     assert.match(md.contents[0].text, /# Run and fix tests/);
-  }));
+  });
 
-test('list_jobs pages with a cursor, newest first',
-  (t) => withServer(t, {}, async (srv, s) => {
+serverTest('list_jobs pages with a cursor, newest first', {},
+  async (srv, s) => {
     const ids = [];
     for (let i = 0; i < 5; i++)
       ids.push((await srv.call('submit_job', spec(s))).job_id);
@@ -157,10 +158,10 @@ test('list_jobs pages with a cursor, newest first',
     const tl = await srv.client.listResourceTemplates();
     assert.equal(tl.resourceTemplates.length, 5);
     for (const id of ids) await finish(srv, id);
-  }));
+  });
 
-test('idempotency keys return the existing job',
-  (t) => withServer(t, {}, async (srv, s) => {
+serverTest('idempotency keys return the existing job', {},
+  async (srv, s) => {
     const a = await srv.call('submit_job', spec(s, 'normal',
       { idempotency_key: 'build-42' }));
     const b = await srv.call('submit_job', spec(s, 'normal',
@@ -170,12 +171,12 @@ test('idempotency keys return the existing job',
     assert.equal(b.created, false);
     assert.equal((await srv.call('list_jobs', {})).total, 1);
     await finish(srv, a.job_id);
-  }));
+  });
 
-test('subscribers hear of a job\'s changes',
-  (t) => withServer(t, {}, async (srv, s) => {
+serverTest('subscribers hear of a job\'s changes', {},
+  async (srv, s) => {
     const { ResourceUpdatedNotificationSchema } =
-      await loadDep('@modelcontextprotocol/sdk/types.js');
+      await loadPackage('@modelcontextprotocol/sdk/types.js');
     const updated = [];
     srv.client.setNotificationHandler(ResourceUpdatedNotificationSchema,
       (n) => updated.push(n.params.uri));
@@ -189,10 +190,11 @@ test('subscribers hear of a job\'s changes',
       'updates of the job');
     assert.ok(updated.includes(`${uri}/log`));
     await srv.client.unsubscribeResource({ uri });
-  }));
+  });
 
-test('8 concurrent jobs with SKILLBOX_MAX_JOBS=2 queue and all succeed',
-  (t) => withServer(t, { SKILLBOX_MAX_JOBS: '2' }, async (srv, s) => {
+serverTest('8 jobs with SKILLBOX_MAX_JOBS=2 queue and all succeed',
+  { SKILLBOX_MAX_JOBS: '2' },
+  async (srv, s) => {
     const ids = await Promise.all(Array.from({ length: 8 }, () =>
       srv.call('submit_job', spec(s, 'normal', { env: {
         FAKE_WORKER_STEPS: '4', FAKE_WORKER_STEP_MS: '100' } }))
@@ -218,74 +220,76 @@ test('8 concurrent jobs with SKILLBOX_MAX_JOBS=2 queue and all succeed',
       const j = await srv.call('get_job', { job_id: id });
       assert.equal(j.state, 'succeeded', `${id}: ${j.reason}`);
     }
-  }));
+  });
 
-test('cancel a running job', (t) => withServer(t, {}, async (srv, s) => {
-  const job = await srv.call('submit_job', spec(s, 'slow'));
-  await until(async () => (await srv.call('get_job',
-    { job_id: job.job_id })).state === 'running', 20000, 'running');
-  const c = await srv.call('cancel_job', { job_id: job.job_id,
-    reason: 'no longer needed' });
-  assert.equal(c.cancel_requested, true);
-  const done = await finish(srv, job.job_id);
-  assert.equal(done.state, 'cancelled');
-  assert.match(done.reason, /no longer needed/);
-  const again = await srv.fail('cancel_job', { job_id: job.job_id });
-  assert.match(again, /already finished \(cancelled\)/);
-}));
+serverTest('cancel a running job', {},
+  async (srv, s) => {
+    const job = await srv.call('submit_job', spec(s, 'slow'));
+    await until(async () => (await srv.call('get_job',
+      { job_id: job.job_id })).state === 'running', 20000, 'running');
+    const c = await srv.call('cancel_job', { job_id: job.job_id,
+      reason: 'no longer needed' });
+    assert.equal(c.cancel_requested, true);
+    const done = await finish(srv, job.job_id);
+    assert.equal(done.state, 'cancelled');
+    assert.match(done.reason, /no longer needed/);
+    const again = await srv.fail('cancel_job', { job_id: job.job_id });
+    assert.match(again, /already finished \(cancelled\)/);
+  });
 
-test('a worker that ignores cancel is terminated, then killed',
-  (t) => withServer(t, { SKILLBOX_STOP_GRACE_MS: '300' },
-    async (srv, s) => {
-      const job = await srv.call('submit_job', spec(s, 'ignore-cancel'));
-      await until(async () => (await srv.call('get_job',
-        { job_id: job.job_id })).state === 'running', 20000, 'running');
-      const pid = workerPid(srv.pid, job.job_id);
-      assert.ok(pid);
-      await srv.call('cancel_job', { job_id: job.job_id });
-      const done = await finish(srv, job.job_id);
-      assert.equal(done.state, 'cancelled');
-      assert.match(done.reason, /^cancelled: cancelled by the client/);
-      assert.equal(existsSync(`/proc/${pid}/cmdline`) &&
-        readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(job.job_id),
-      false, 'the worker is gone');
-      // It died owning a sandbox: a reaper killed that.
-      await until(async () => (await srv.call('get_job',
-        { job_id: job.job_id })).sandbox?.reaped === 'done', 20000,
-      'the sandbox reaped');
-    }));
+serverTest('a worker that ignores cancel is terminated, then killed',
+  { SKILLBOX_STOP_GRACE_MS: '300' },
+  async (srv, s) => {
+    const job = await srv.call('submit_job', spec(s, 'ignore-cancel'));
+    await until(async () => (await srv.call('get_job',
+      { job_id: job.job_id })).state === 'running', 20000, 'running');
+    const pid = workerPid(srv.pid, job.job_id);
+    assert.ok(pid);
+    await srv.call('cancel_job', { job_id: job.job_id });
+    const done = await finish(srv, job.job_id);
+    assert.equal(done.state, 'cancelled');
+    assert.match(done.reason, /^cancelled: cancelled by the client/);
+    assert.equal(existsSync(`/proc/${pid}/cmdline`) &&
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(job.job_id),
+    false, 'the worker is gone');
+    // It died owning a sandbox: a reaper killed that.
+    await until(async () => (await srv.call('get_job',
+      { job_id: job.job_id })).sandbox?.reaped === 'done', 20000,
+    'the sandbox reaped');
+  });
 
-test('kill -9 of one worker: that job crashes, its sandbox is reaped, ' +
-  'the server and the other jobs carry on',
-(t) => withServer(t, {}, async (srv, s) => {
-  const victim = await srv.call('submit_job', spec(s, 'slow'));
-  const other = await srv.call('submit_job', spec(s, 'normal', { env: {
-    FAKE_WORKER_STEPS: '15', FAKE_WORKER_STEP_MS: '200' } }));
-  const v = await until(async () => {
-    const j = await srv.call('get_job', { job_id: victim.job_id });
-    return j.state === 'running' && j.sandbox ? j : null;
-  }, 20000, 'the victim running with a sandbox');
-  const pid = workerPid(srv.pid, victim.job_id);
-  assert.ok(pid, 'found the worker');
-  process.kill(pid, 'SIGKILL');
-  const done = await finish(srv, victim.job_id);
-  assert.equal(done.state, 'crashed');
-  assert.match(done.reason, /killed by signal 9/);
-  await srv.client.ping();
-  const o = await finish(srv, other.job_id);
-  assert.equal(o.state, 'succeeded');
-  const reaped = await until(async () => {
-    const j = await srv.call('get_job', { job_id: victim.job_id });
-    return j.sandbox?.reaped === 'done' ? j : null;
-  }, 20000, 'the reaper');
-  assert.equal(reaped.sandbox.id, v.sandbox.id);
-  const marker = path.join(s.state, 'jobs', victim.job_id, 'reaped');
-  assert.equal(readFileSync(marker, 'utf8'), `${v.sandbox.id}\n`);
-  assert.equal(o.sandbox.reaped, undefined, 'nothing to reap for the other');
-}));
+serverTest('kill -9 of one worker: that job crashes, its sandbox is reaped, ' +
+  'the server and the other jobs carry on', {},
+  async (srv, s) => {
+    const victim = await srv.call('submit_job', spec(s, 'slow'));
+    const other = await srv.call('submit_job', spec(s, 'normal', { env: {
+      FAKE_WORKER_STEPS: '15', FAKE_WORKER_STEP_MS: '200' } }));
+    const v = await until(async () => {
+      const j = await srv.call('get_job', { job_id: victim.job_id });
+      return j.state === 'running' && j.sandbox ? j : null;
+    }, 20000, 'the victim running with a sandbox');
+    const pid = workerPid(srv.pid, victim.job_id);
+    assert.ok(pid, 'found the worker');
+    process.kill(pid, 'SIGKILL');
+    const done = await finish(srv, victim.job_id);
+    assert.equal(done.state, 'crashed');
+    assert.match(done.reason, /killed by signal 9/);
+    await srv.client.ping();
+    const o = await finish(srv, other.job_id);
+    assert.equal(o.state, 'succeeded');
+    const reaped = await until(async () => {
+      const j = await srv.call('get_job', { job_id: victim.job_id });
+      return j.sandbox?.reaped === 'done' ? j : null;
+    }, 20000, 'the reaper');
+    assert.equal(reaped.sandbox.id, v.sandbox.id);
+    const marker = path.join(s.state, 'jobs', victim.job_id, 'reaped');
+    assert.equal(readFileSync(marker, 'utf8'), `${v.sandbox.id}\n`);
+    assert.equal(o.sandbox.reaped, undefined, 'nothing to reap for the other');
+  });
 
-test('workers that crash, fail, hang or break the protocol each cost one job',
-  (t) => withServer(t, {}, async (srv, s) => {
+serverTest('workers that crash, fail, hang or break the protocol ' +
+  'each cost one job', {},
+  async (srv, s) => {
     const cases = [
       ['crash', 'crashed', /killed by signal 6/],
       ['exit:78', 'failed', /configuration error \(EX_CONFIG\): fake failure/],
@@ -305,9 +309,10 @@ test('workers that crash, fail, hang or break the protocol each cost one job',
       assert.match(done.reason, cases[i][2], cases[i][0]);
     }
     await srv.client.ping();
-  }));
+  });
 
 test('a worker whose hello speaks another version is retired',
+  { skip: SDK_SKIP },
   async (t) => {
     const s0 = scratch();
     const w = wrapper(s0, '--hello-version 7');
@@ -324,15 +329,15 @@ test('a worker whose hello speaks another version is retired',
   });
 
 test('after a restart, unfinished jobs are interrupted and their ' +
-  'sandboxes reaped', async (t) => {
-  if (!requireOrSkip(t, 'skillboxd, fake-worker and the MCP SDK', ready))
-    return;
+  'sandboxes reaped', { skip: SDK_SKIP }, async (t) => {
   const s = scratch();
   try {
     const a = await sdkServer(s);
     const job = await a.call('submit_job', spec(s, 'slow'));
-    await until(async () => (await a.call('get_job',
-      { job_id: job.job_id })).sandbox, 20000, 'a sandbox');
+    await until(async () => {
+      const j = await a.call('get_job', { job_id: job.job_id });
+      return j.state === 'running' && j.sandbox;
+    }, 20000, 'running with a sandbox');
     const wpid = workerPid(a.pid, job.job_id);
     process.kill(a.pid, 'SIGKILL');
     await a.close().catch(() => {});

@@ -3,12 +3,8 @@
 // time, and exits 0 with no worker left behind.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { rawServer, scratch, spec, childPids, workersAlive, until,
-  skillboxdPath, fakeWorkerPath } from './lib/skillboxd.mjs';
-import { requireOrSkip } from './lib/deps.mjs';
-
-const built = existsSync(skillboxdPath) && existsSync(fakeWorkerPath);
+  BUILT_SKIP } from './lib/skillboxd.mjs';
 
 async function submit(srv, args) {
   const r = await srv.request('tools/call', { name: 'submit_job',
@@ -25,8 +21,6 @@ async function state(srv, id) {
 
 // Start a server, let fn stop it; check it exited 0 and left nothing.
 async function withServer(t, extra, fn) {
-  if (!requireOrSkip(t, 'skillboxd and fake-worker (build first)', built))
-    return;
   const s = scratch();
   const srv = rawServer(s, extra);
   try {
@@ -51,7 +45,8 @@ async function withServer(t, extra, fn) {
   }
 }
 
-test('stdin EOF cancels the jobs and leaves no worker behind', async (t) => {
+test('stdin EOF cancels the jobs and leaves no worker behind',
+  { skip: BUILT_SKIP }, async (t) => {
   let ids;
   const jobs = await withServer(t, { SKILLBOX_MAX_JOBS: '2' },
     async (srv, s) => {
@@ -65,8 +60,6 @@ test('stdin EOF cancels the jobs and leaves no worker behind', async (t) => {
       assert.equal(workersAlive(s).length, 2);
       srv.child.stdin.end();
     });
-  if (!jobs)
-    return;
   const byId = Object.fromEntries(jobs.map((j) => [j.job_id, j]));
   for (const id of ids.slice(0, 2)) {
     assert.equal(byId[id].state, 'cancelled');
@@ -76,7 +69,8 @@ test('stdin EOF cancels the jobs and leaves no worker behind', async (t) => {
   assert.match(byId[ids[2]].reason, /before the job started/);
 });
 
-test('SIGTERM answers a pending wait, then exits 0', async (t) => {
+test('SIGTERM answers a pending wait, then exits 0', { skip: BUILT_SKIP },
+  async (t) => {
   await withServer(t, {}, async (srv, s) => {
     const id = await submit(srv, spec(s, 'slow'));
     await until(async () => (await state(srv, id)).state === 'running',
@@ -98,16 +92,14 @@ async function ignoredCancel(t, grace) {
       20000, 'running');
     srv.child.stdin.end();
   });
-  if (jobs) {
-    assert.equal(jobs[0].state, 'cancelled');
-    assert.match(jobs[0].reason, /skillboxd shut down/);
-  }
+  assert.equal(jobs[0].state, 'cancelled');
+  assert.match(jobs[0].reason, /skillboxd shut down/);
 }
 
 test('a worker that ignores the cancel is killed within the grace period',
-  (t) => ignoredCancel(t, { SKILLBOX_STOP_GRACE_MS: '300',
-    SKILLBOX_SHUTDOWN_GRACE_MS: '10000' }));
+  { skip: BUILT_SKIP }, (t) => ignoredCancel(t, {
+    SKILLBOX_STOP_GRACE_MS: '300', SKILLBOX_SHUTDOWN_GRACE_MS: '10000' }));
 
 test('past the shutdown grace period everything is killed',
-  (t) => ignoredCancel(t, { SKILLBOX_STOP_GRACE_MS: '60000',
-    SKILLBOX_SHUTDOWN_GRACE_MS: '500' }));
+  { skip: BUILT_SKIP }, (t) => ignoredCancel(t, {
+    SKILLBOX_STOP_GRACE_MS: '60000', SKILLBOX_SHUTDOWN_GRACE_MS: '500' }));

@@ -1,6 +1,7 @@
 /* The Connect envelope codec: framing, splits, limits, bad frames. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,25 @@ START_TEST(test_env_encode_header)
 	env_encode(&b, 0, NULL, 0);
 	ck_assert_uint_eq(buf_len(&b), 5);
 	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_env_header_alone)
+{
+	uint8_t	hdr[ENV_HDRLEN];
+
+	ck_assert_int_eq(env_header(hdr, ENV_FLAG_END, 0x01020304), 0);
+	ck_assert_uint_eq(hdr[0], ENV_FLAG_END);
+	ck_assert_uint_eq(hdr[1], 1);
+	ck_assert_uint_eq(hdr[2], 2);
+	ck_assert_uint_eq(hdr[3], 3);
+	ck_assert_uint_eq(hdr[4], 4);
+	ck_assert_int_eq(env_header(hdr, 0, UINT32_MAX), 0);
+	ck_assert_uint_eq(hdr[1], 0xff);
+	ck_assert_uint_eq(hdr[4], 0xff);
+	errno = 0;
+	ck_assert_int_eq(env_header(hdr, 0, (size_t)UINT32_MAX + 1), -1);
+	ck_assert_int_eq(errno, EMSGSIZE);
 }
 END_TEST
 
@@ -320,6 +340,7 @@ envelope_suite(void)
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_test(tc, test_env_encode_header);
+	tcase_add_test(tc, test_env_header_alone);
 	tcase_add_test(tc, test_env_whole_stream);
 	tcase_add_test(tc, test_env_split_everywhere);
 	tcase_add_test(tc, test_env_byte_at_a_time_large);

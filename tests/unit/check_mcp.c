@@ -52,7 +52,7 @@ setup(void)
 	dir = sv_test_dir();
 	ck_assert_int_eq(store_init(dir, &(char *){ NULL }), 0);
 	jobs_init();
-	skills_init(dir);
+	pack_init(dir);
 	mcp_init();
 	conn = mcp_conn_new(&cap_ops, NULL);
 }

@@ -1,7 +1,7 @@
 /*
  * The untrusted-content envelope (one tag per response, defused tags
- * inside, truncation before wrapping on a character boundary), UTF-8
- * checks, and list cursors.
+ * inside, cleaning and truncation before wrapping), list cursors and
+ * settings.
  */
 #include "config.h"
 
@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "json.h"
+#include "redact.h"
+#include "utf8.h"
 #include "check_supervisor.h"
 
 START_TEST(test_untrusted_wrap)
@@ -39,37 +41,33 @@ START_TEST(test_untrusted_wrap)
 }
 END_TEST
 
-START_TEST(test_untrusted_truncate)
+/* Cleaned before wrapping: clipped on a character, redacted, valid. */
+START_TEST(test_untrusted_clean)
 {
 	struct untrusted	 u;
 	struct json_object	*o;
 	const char		*s;
-	/* "aé" + "€": the cut must not split a character. */
-	const char		*text = "a\xc3\xa9\xe2\x82\xac";
+	/* "aé" + "€" + a bad byte. */
+	const char		*text = "a\xc3\xa9\xe2\x82\xac\xff";
 
 	untrusted_init(&u);
-	ck_assert_uint_eq(utf8_cut(text, 6, 2), 1);
-	ck_assert_uint_eq(utf8_cut(text, 6, 3), 3);
-	ck_assert_uint_eq(utf8_cut(text, 6, 5), 3);
-	ck_assert_uint_eq(utf8_cut(text, 6, 6), 6);
-	o = untrusted_wrap(&u, text, 6, 4);
+	o = untrusted_wrap(&u, text, 7, 4);
 	s = json_object_get_string(o);
-	ck_assert_ptr_nonnull(strstr(s, "a\xc3\xa9\n[truncated: 3 of 6 bytes "
-	    "shown]"));
+	ck_assert_msg(strstr(s, ">\na\xc3\xa9\xe2\x80\xa6[truncated") != NULL,
+	    "%s", s);
 	ck_assert_ptr_nonnull(strstr(s, u.u_tag));
 	json_object_put(o);
-}
-END_TEST
-
-START_TEST(test_utf8_valid)
-{
-	ck_assert(utf8_valid("plain", 5));
-	ck_assert(utf8_valid("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10));
-	ck_assert(!utf8_valid("\xc3", 1));
-	ck_assert(!utf8_valid("\xc0\xaf", 2));		/* overlong */
-	ck_assert(!utf8_valid("\xed\xa0\x80", 3));	/* surrogate */
-	ck_assert(!utf8_valid("a\0b", 3));
-	ck_assert(!utf8_valid("\xff", 1));
+	o = untrusted_wrap(&u, text, 7, 100);
+	ck_assert_ptr_nonnull(strstr(json_object_get_string(o),
+	    "\xe2\x82\xac" UTF8_REPLACEMENT "\n</"));
+	json_object_put(o);
+	ck_assert_int_eq(redact_add("hunter2-the-secret"), 0);
+	o = untrusted_wrap(&u, "key=hunter2-the-secret ok", 25, 100);
+	s = json_object_get_string(o);
+	ck_assert_ptr_null(strstr(s, "hunter2"));
+	ck_assert_ptr_nonnull(strstr(s, REDACT_MARK));
+	json_object_put(o);
+	redact_clear();
 }
 END_TEST
 
@@ -126,8 +124,7 @@ untrusted_suite(void)
 
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_untrusted_wrap);
-	tcase_add_test(tc, test_untrusted_truncate);
-	tcase_add_test(tc, test_utf8_valid);
+	tcase_add_test(tc, test_untrusted_clean);
 	tcase_add_test(tc, test_cursor);
 	tcase_add_test(tc, test_config_env);
 	suite_add_tcase(s, tc);

@@ -1,48 +1,71 @@
-// The pinned npm packages the integration tests drive live in
-// $SKILLBOX_DEPS/node_modules (installed by tests/setup).  This module
-// finds and imports them from there, and decides what a test does when
-// one is missing: skip, or fail when SKILLBOX_STRICT=1 (as CI sets).
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+// Shared by the integration scripts: load the pinned npm packages that
+// tests/setup installs into $SKILLBOX_DEPS/node_modules, and decide whether
+// a script can run on this machine.
+//
+// A script whose tools or packages are missing skips its tests (TAP
+// "# SKIP"), except under SKILLBOX_STRICT=1 (CI), where it must fail.
 
-export const depsDir = process.env.SKILLBOX_DEPS || '';
-export const modulesDir = path.join(depsDir, 'node_modules');
+import { accessSync, constants, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
 export const strict = process.env.SKILLBOX_STRICT === '1';
 
-// The file a package specifier resolves to, preferring the ESM build.
-export function resolveDep(spec) {
-  if (!depsDir) return null;
-  const require = createRequire(path.join(modulesDir, 'index.js'));
-  let file;
-  try {
-    file = require.resolve(spec);
-  } catch {
-    return null;
+// The directory holding node_modules with the pinned packages.
+export function depsDir() {
+  return process.env.SKILLBOX_DEPS || '';
+}
+
+// Resolve a pinned package from $SKILLBOX_DEPS, never from this tree.
+export function resolvePackage(name) {
+  const require = createRequire(path.join(depsDir(), '/'));
+  return require.resolve(name);
+}
+
+// Import a pinned package (its entry point as resolved above).
+export async function loadPackage(name) {
+  return import(resolvePackage(name));
+}
+
+// The full path of a program on PATH, or null.
+export function which(program) {
+  for (const dir of (process.env.PATH || '').split(':')) {
+    if (!dir) continue;
+    const p = path.join(dir, program);
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
   }
-  const esm = file.replace(`${path.sep}dist${path.sep}cjs${path.sep}`,
-    `${path.sep}dist${path.sep}esm${path.sep}`);
-  return existsSync(esm) ? esm : file;
+  return null;
 }
 
-// Import a package (or a subpath of one) from $SKILLBOX_DEPS; null if
-// it is not installed.
-export async function loadDep(spec) {
-  const file = resolveDep(spec);
-  return file ? import(pathToFileURL(file).href) : null;
+// Why a script cannot run here, or null: a missing package, program on
+// PATH, or file (a built binary).
+export function missing({ packages = [], programs = [], files = [] } = {}) {
+  for (const name of packages) {
+    try {
+      resolvePackage(name);
+    } catch {
+      return `npm package ${name} is not installed in SKILLBOX_DEPS ` +
+        `(${depsDir() || 'unset'}); run tests/setup`;
+    }
+  }
+  for (const program of programs) {
+    if (!which(program)) return `${program} is not installed`;
+  }
+  for (const file of files) {
+    if (!existsSync(file)) return `${file} is not built`;
+  }
+  return null;
 }
 
-// The path of an executable in node_modules/.bin, or null.
-export function depBin(name) {
-  const p = path.join(modulesDir, '.bin', name);
-  return depsDir && existsSync(p) ? p : null;
-}
-
-// A test that cannot run here skips, unless SKILLBOX_STRICT=1.
-export function requireOrSkip(t, what, ok) {
-  if (ok) return true;
-  if (strict) throw new Error(`${what} is not available (SKILLBOX_STRICT=1)`);
-  t.skip(`${what} is not available`);
-  return false;
+// The node:test "skip" option for a script's tests: the reason when
+// something is missing, or false (run) when all is there or when
+// SKILLBOX_STRICT=1 demands that a missing requirement fails.
+export function skipUnless(requirements) {
+  const why = missing(requirements);
+  return why && !strict ? why : false;
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync,
   rmSync, existsSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadDep } from './deps.mjs';
+import { depsDir, loadPackage, skipUnless } from './deps.mjs';
 
 const builddir = process.env.abs_top_builddir || process.cwd();
 export const skillboxdPath = path.join(builddir, 'supervisor', 'skillboxd');
@@ -14,6 +14,18 @@ export const fakeWorkerPath = path.join(builddir, 'tests', 'fake-worker',
   'fake-worker');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The skip option of a test that needs the built programs (and, for
+// SDK_SKIP, the MCP SDK): the reason when missing, false otherwise.
+export const BUILT_SKIP = skipUnless({ files: [skillboxdPath,
+  fakeWorkerPath] });
+export const SDK_SKIP = skipUnless({ files: [skillboxdPath, fakeWorkerPath],
+  packages: ['@modelcontextprotocol/sdk/client/index.js'] });
+
+// A program installed with the pinned npm packages.
+export function depBin(name) {
+  return path.join(depsDir(), 'node_modules', '.bin', name);
+}
 
 // A scratch directory with state/, repo/ and skills/ (two skills).
 export function scratch() {
@@ -73,9 +85,10 @@ export function spec(s, mode = 'normal', extra = {}) {
 
 // skillboxd with the official SDK client connected over stdio.
 export async function sdkServer(s, extra = {}) {
-  const { Client } = await loadDep('@modelcontextprotocol/sdk/client/index.js');
+  const { Client } = await loadPackage(
+    '@modelcontextprotocol/sdk/client/index.js');
   const { StdioClientTransport } =
-    await loadDep('@modelcontextprotocol/sdk/client/stdio.js');
+    await loadPackage('@modelcontextprotocol/sdk/client/stdio.js');
   const transport = new StdioClientTransport({
     command: skillboxdPath, args: ['--stdio'],
     env: serverEnv(s, extra), stderr: 'pipe', cwd: s.dir,

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Print the sum of two integers.
+echo $(($1 - $2))
