@@ -84,6 +84,7 @@ config_log_level_name(int level)
 	return (config_levels[level]);
 }
 
+/* Read one numeric setting, within its range, or keep its default. */
 static int
 config_number(const char *name, int64_t min, int64_t max, int64_t def,
     int64_t *out, char **cause)

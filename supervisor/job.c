@@ -106,6 +106,7 @@ jobs_grow(void)
 	free(old);
 }
 
+/* Add a job to the table, numbered in creation order. */
 static void
 jobs_insert(struct job *j)
 {
@@ -123,6 +124,7 @@ jobs_insert(struct job *j)
 	jobs_n++;
 }
 
+/* The job with this id, or NULL. */
 struct job *
 jobs_find(const char *id)
 {
@@ -497,6 +499,7 @@ job_to_json(const struct job *j)
 	return (o);
 }
 
+/* The timestamps of a stored job. */
 static int
 job_load_times(struct job *j, struct json_object *o, char **cause)
 {
@@ -520,6 +523,7 @@ job_load_times(struct job *j, struct json_object *o, char **cause)
 	return (0);
 }
 
+/* The sandbox a stored job recorded, if any. */
 static int
 job_load_sandbox(struct job *j, struct json_object *o, char **cause)
 {
@@ -550,6 +554,7 @@ job_load_sandbox(struct job *j, struct json_object *o, char **cause)
 	return (0);
 }
 
+/* The recent activity lines a stored job kept. */
 static void
 job_load_recent(struct job *j, struct json_object *o)
 {

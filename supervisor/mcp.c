@@ -199,6 +199,7 @@ mcp_conn_version(const struct mcp_conn *c)
 	return (c->mc_version);
 }
 
+/* A log level by its MCP name; -1 if there is no such level. */
 int
 mcp_level_parse(const char *s, enum mcp_level *l)
 {
@@ -219,6 +220,7 @@ mcp_level_name(enum mcp_level l)
 	return (l < MCP_LEVEL_MAX ? mcp_levels[l] : "info");
 }
 
+/* The method table row for a name, or NULL. */
 static const struct mcp_method *
 mcp_method_find(const char *name)
 {
@@ -238,6 +240,7 @@ mcp_id_valid(struct json_object *id)
 	    json_object_is_type(id, json_type_int));
 }
 
+/* A JSON-RPC error response (data taken, may be NULL). */
 static struct json_object *
 mcp_error_obj(struct json_object *id, int code, const char *msg,
     struct json_object *data)
@@ -561,6 +564,7 @@ mcp_error(struct mcp_req *r, int code, const char *msg,
 	mcp_req_finish(r);
 }
 
+/* Answer with a JSON-RPC error whose message is formatted. */
 void
 mcp_errorf(struct mcp_req *r, int code, const char *fmt, ...)
 {
@@ -772,6 +776,7 @@ mcp_cancelled(struct mcp_req *r, struct json_object *params)
 	}
 }
 
+/* logging/setLevel: the least level of log messages to send. */
 static void
 mcp_set_level(struct mcp_req *r, struct json_object *params)
 {

@@ -152,6 +152,7 @@ res_exists(const char *uri)
 	return (res_parse(uri, &ru) == 0);
 }
 
+/* Answer -32002 "Resource not found", with the URI as data. */
 static void
 res_not_found(struct mcp_req *r, const char *uri, const char *why)
 {
@@ -166,6 +167,7 @@ res_not_found(struct mcp_req *r, const char *uri, const char *why)
 	free(msg);
 }
 
+/* One entry of resources/list. */
 static struct json_object *
 res_entry(const char *uri, const char *name, const char *desc,
     const char *mime)
@@ -289,6 +291,7 @@ res_templates(struct mcp_req *r, struct json_object *params)
 	mcp_reply(r, res);
 }
 
+/* A text item of resources/read contents. */
 static struct json_object *
 res_text(const char *uri, const char *mime, const char *text, size_t len)
 {

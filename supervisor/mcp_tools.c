@@ -200,6 +200,7 @@ static int	tools_check_args(struct json_object *, const char *const *,
 		    char **);
 static struct job *tools_job(struct mcp_req *, struct json_object *);
 
+/* Parse a schema from the table; a bad one is a bug. */
 static struct json_object *
 tools_schema(const char *text)
 {
@@ -413,6 +414,7 @@ tools_view(const struct job *j)
 	return (view_job(j, &u));
 }
 
+/* submit_job: validate the spec, queue or start the job. */
 static void
 tool_submit(struct mcp_req *r, struct json_object *args)
 {
@@ -452,6 +454,7 @@ tool_get(struct mcp_req *r, struct json_object *args)
 		tools_result(r, tools_view(j));
 }
 
+/* cancel_job: stop a queued or running job. */
 static void
 tool_cancel(struct mcp_req *r, struct json_object *args)
 {
@@ -478,6 +481,7 @@ struct tools_filter {
 	int		 tf_any_type;
 };
 
+/* Read list_jobs' state and type filters. */
 static int
 tools_filter_parse(struct json_object *args, struct tools_filter *f,
     char **cause)
@@ -527,6 +531,7 @@ tools_filter_match(const struct tools_filter *f, const struct job *j)
 	    (f->tf_any_type || f->tf_type == j->j_type));
 }
 
+/* list_jobs: newest first, filtered, a page at a time. */
 static void
 tool_list(struct mcp_req *r, struct json_object *args)
 {
@@ -573,6 +578,7 @@ tool_list(struct mcp_req *r, struct json_object *args)
 	tools_result(r, sc);
 }
 
+/* get_job_log: entries from an offset, agent text wrapped. */
 static void
 tool_log(struct mcp_req *r, struct json_object *args)
 {
@@ -617,6 +623,7 @@ tool_log(struct mcp_req *r, struct json_object *args)
 	tools_result(r, sc);
 }
 
+/* list_skills: the pack's skills and its version. */
 static void
 tool_skills(struct mcp_req *r, struct json_object *args)
 {

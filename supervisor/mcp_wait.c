@@ -86,6 +86,7 @@ wait_end(struct wait *wt)
 	tools_result(r, tools_view(j));
 }
 
+/* Send the wait's progress now. */
 static void
 wait_report(struct wait *wt)
 {

@@ -30,6 +30,7 @@ pack_init(const char *dir)
 	pack_dir = dir != NULL ? xstrdup(dir) : NULL;
 }
 
+/* Read the pack, once; a failure is tried again next time. */
 static int
 pack_load(char **cause)
 {
@@ -98,6 +99,7 @@ pack_read(const char *name, const char **data, size_t *len, char **cause)
 	return (0);
 }
 
+/* Is there a skill of this name? */
 int
 pack_exists(const char *name)
 {

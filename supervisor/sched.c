@@ -264,6 +264,7 @@ sched_kick_cb(int fd, short what, void *arg)
 	sched_check_stopped();
 }
 
+/* One stored job, back into the table. */
 static void
 sched_load_cb(struct json_object *doc, const char *id, void *arg)
 {
@@ -357,6 +358,7 @@ sched_timer_cb(int fd, short what, void *arg)
 	sched_check_stopped();
 }
 
+/* Finish a shutdown once no worker is left (or waiting is over). */
 static void
 sched_check_stopped(void)
 {

@@ -111,6 +111,7 @@ store_job_path(const struct job *j, const char *name)
 	return (path);
 }
 
+/* Make a directory's entries durable. */
 static int
 store_fsync_dir(const char *dir)
 {
@@ -123,6 +124,7 @@ store_fsync_dir(const char *dir)
 	return (r);
 }
 
+/* Write all of len bytes, whatever write(2) takes at a time. */
 static int
 store_write_all(int fd, const char *p, size_t len)
 {
@@ -288,6 +290,7 @@ store_load_all(store_load_cb cb, void *arg)
 	return ((int)n);
 }
 
+/* Remember where the next entry of the log starts. */
 static void
 store_log_offset(struct joblog *l, off_t off)
 {
@@ -342,6 +345,7 @@ store_log_index(struct job *j)
 	return (0);
 }
 
+/* Open the job's log for appending, indexing it first if needed. */
 static int
 store_log_open(struct job *j)
 {

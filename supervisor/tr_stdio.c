@@ -101,6 +101,7 @@ tr_stdio_flush(struct tr_stdio *ts)
 	}
 }
 
+/* Close the session and free the transport. */
 void
 tr_stdio_free(struct tr_stdio **tsp)
 {
@@ -184,6 +185,7 @@ tr_stdio_write_cb(int fd, short what, void *arg)
 		event_del(ts->ts_wev);
 }
 
+/* Answer a line that was too long, once it has been skipped. */
 static void
 tr_stdio_too_long(struct tr_stdio *ts)
 {

@@ -474,6 +474,7 @@ worker_timer_cb(int fd, short what, void *arg)
 	worker_arm(w, wk.cfg->c_stop_grace_ms);
 }
 
+/* The job's deadline (or a reaper's) passed: stop the worker. */
 static void
 worker_deadline_cb(int fd, short what, void *arg)
 {
@@ -537,6 +538,7 @@ worker_send(struct worker *w, struct json_object *o)
 	return (r);
 }
 
+/* The secrets a worker gets, from skillboxd's environment. */
 static struct json_object *
 worker_secrets(void)
 {
@@ -601,6 +603,7 @@ worker_send_job(struct worker *w)
 	return (worker_send(w, o));
 }
 
+/* hello: check the version, then send the job. */
 static int
 worker_on_hello(struct worker *w, struct json_object *o, char **cause)
 {
@@ -637,6 +640,7 @@ worker_on_hello(struct worker *w, struct json_object *o, char **cause)
 	return (0);
 }
 
+/* sandbox: record it before the worker does anything with it. */
 static int
 worker_on_sandbox(struct worker *w, struct json_object *o, char **cause)
 {
@@ -651,6 +655,7 @@ worker_on_sandbox(struct worker *w, struct json_object *o, char **cause)
 	return (0);
 }
 
+/* phase: the job moves on (never back). */
 static int
 worker_on_phase(struct worker *w, struct json_object *o, char **cause)
 {
@@ -669,6 +674,7 @@ worker_on_phase(struct worker *w, struct json_object *o, char **cause)
 	return (0);
 }
 
+/* event: into the log and the recent activity. */
 static int
 worker_on_event(struct worker *w, struct json_object *o, char **cause)
 {
@@ -689,6 +695,7 @@ worker_on_event(struct worker *w, struct json_object *o, char **cause)
 	return (0);
 }
 
+/* log: to skillboxd's log and the job's; errors are remembered. */
 static int
 worker_on_log(struct worker *w, struct json_object *o, char **cause)
 {
@@ -721,6 +728,7 @@ worker_on_heartbeat(struct worker *w, struct json_object *o, char **cause)
 	return (0);
 }
 
+/* result: the final message, with a terminal status. */
 static int
 worker_on_result(struct worker *w, struct json_object *o, char **cause)
 {

@@ -105,6 +105,7 @@ static void	fw_phase(const char *);
 static void	fw_arm(int);
 static int	fw_misbehave(int);
 
+/* Send a message to skillboxd; takes ownership of o. */
 static void
 fw_send(struct json_object *o)
 {
@@ -395,6 +396,7 @@ fw_start(struct json_object *job)
 	fw_arm(0);
 }
 
+/* Messages from skillboxd: the job, cancel, version. */
 static void
 fw_recv_cb(struct zev *z, void *arg)
 {
