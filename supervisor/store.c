@@ -74,15 +74,23 @@ store_mkdir(const char *dir, char **cause)
 int
 store_init(const char *dir, char **cause)
 {
-	char	*jobs;
+	char	*jobs, *real;
 	int	 r;
 
-	free(store_root);
-	store_root = xstrdup(dir);
 	xasprintf(&jobs, "%s/jobs", dir);
 	r = store_mkdir(jobs, cause);
 	free(jobs);
-	return (r);
+	if (r == -1)
+		return (-1);
+	/* Absolute, since workers are told where their job's files go. */
+	if ((real = realpath(dir, NULL)) == NULL) {
+		xasprintf(cause, "%s: %s", dir, strerror(errno));
+		return (-1);
+	}
+	free(store_root);
+	store_root = xstrdup(real);
+	free(real);
+	return (0);
 }
 
 void
