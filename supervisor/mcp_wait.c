@@ -23,6 +23,7 @@
 #define WAIT_TICK_MS		1000	/* how often progress is considered */
 #define WAIT_MIN_GAP_MS		500	/* between activity reports */
 #define WAIT_KEEPALIVE_MS	10000	/* report even when nothing moved */
+#define WAIT_PENDING_MAX	4096	/* waits at once, all clients */
 
 struct wait {
 	struct mcp_req		*wt_req;
@@ -35,6 +36,7 @@ struct wait {
 };
 
 static TAILQ_HEAD(, wait) waits = TAILQ_HEAD_INITIALIZER(waits);
+static size_t		  nwaits;
 static struct event_base *wait_base;
 
 static void	wait_free(void *);
@@ -68,6 +70,7 @@ wait_free(void *arg)
 	struct wait	*wt = arg;
 
 	TAILQ_REMOVE(&waits, wt, wt_entry);
+	nwaits--;
 	if (wt->wt_timeout != NULL)
 		event_free(wt->wt_timeout);
 	if (wt->wt_tick != NULL)
@@ -138,10 +141,16 @@ tools_wait(struct mcp_req *r, struct json_object *args)
 		tools_result(r, tools_view(j));
 		return;
 	}
+	if (nwaits >= WAIT_PENDING_MAX) {
+		tools_error(r, "too many waits pending (%d); use get_job",
+		    WAIT_PENDING_MAX);
+		return;
+	}
 	wt = xcalloc(1, sizeof(*wt));
 	wt->wt_req = r;
 	wt->wt_job = j;
 	TAILQ_INSERT_TAIL(&waits, wt, wt_entry);
+	nwaits++;
 	mcp_req_pend(r, wt, wait_free);
 	wt->wt_timeout = evtimer_new(wait_base, wait_timeout_cb, wt);
 	tv.tv_sec = secs;
