@@ -2,9 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "xmalloc.h"
@@ -181,4 +183,53 @@ size_t
 buf_room(const struct buf *b)
 {
 	return (b->b_max - b->b_len);
+}
+
+/*
+ * Append what fd holds, at most max bytes (and never past the cap).
+ * *truncated is set when more was left.  -1 with errno on a read error.
+ */
+int
+buf_read_fd(struct buf *b, int fd, size_t max, int *truncated)
+{
+	char	chunk[16384];
+	size_t	got = 0, want;
+	ssize_t	n;
+
+	*truncated = 0;
+	if (max > buf_room(b))
+		max = buf_room(b);
+	for (;;) {
+		want = max - got + 1 < sizeof(chunk) ? max - got + 1 :
+		    sizeof(chunk);
+		if ((n = read(fd, chunk, want)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		if (n == 0)
+			return (0);
+		if (got + (size_t)n > max) {
+			(void)buf_add(b, chunk, max - got);
+			*truncated = 1;
+			return (0);
+		}
+		(void)buf_add(b, chunk, (size_t)n);
+		got += (size_t)n;
+	}
+}
+
+/* Append a file's contents, as buf_read_fd; symlinks are not followed. */
+int
+buf_read_file(struct buf *b, const char *path, size_t max, int *truncated)
+{
+	int	fd, r, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return (-1);
+	r = buf_read_fd(b, fd, max, truncated);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return (r);
 }

@@ -33,5 +33,7 @@ char	*buf_detach(struct buf *, size_t *);
 size_t	 buf_len(const struct buf *);
 const char *buf_str(const struct buf *);
 size_t	 buf_room(const struct buf *);
+int	 buf_read_fd(struct buf *, int, size_t, int *);
+int	 buf_read_file(struct buf *, const char *, size_t, int *);
 
 #endif /* SKILLBOX_BUF_H */

@@ -24,7 +24,7 @@ json_parse(const char *data, size_t len, char **cause)
 	struct json_tokener	*tok;
 	struct json_object	*obj;
 	enum json_tokener_error	 jerr;
-	size_t			 off;
+	size_t			 off, end;
 
 	if (len > INT32_MAX) {
 		xasprintf(cause, "JSON text too large");
@@ -39,6 +39,13 @@ json_parse(const char *data, size_t len, char **cause)
 	    JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	obj = json_tokener_parse_ex(tok, data, (int)len);
 	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue) {
+		/* A number at the very end needs a delimiter to finish. */
+		obj = json_tokener_parse_ex(tok, " ", 1);
+		jerr = json_tokener_get_error(tok);
+		end = len;
+	}
 	if (jerr == json_tokener_continue || (obj == NULL &&
 	    jerr == json_tokener_success)) {
 		xasprintf(cause, "unexpected end of JSON text");
@@ -50,7 +57,7 @@ json_parse(const char *data, size_t len, char **cause)
 		    json_tokener_get_parse_end(tok));
 		goto fail;
 	}
-	for (off = json_tokener_get_parse_end(tok); off < len; off++) {
+	for (off = end; off < len; off++) {
 		if (strchr(" \t\r\n", data[off]) == NULL) {
 			xasprintf(cause, "trailing data at offset %zu", off);
 			goto fail;
@@ -277,4 +284,54 @@ void
 json_add_bool(struct json_object *o, const char *key, int b)
 {
 	json_object_object_add(o, key, json_object_new_boolean(b));
+}
+
+/*
+ * Append len bytes of s to b as the inside of a JSON string: quotes,
+ * backslashes and control characters escaped, all else as is.
+ */
+int
+json_escape(struct buf *b, const char *s, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i, start = 0;
+	unsigned char		 c;
+	char			 esc[7];
+	const char		*rep;
+
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		if (buf_add(b, s + start, i - start) == -1)
+			return (-1);
+		switch (c) {
+		case '"':
+			rep = "\\\"";
+			break;
+		case '\\':
+			rep = "\\\\";
+			break;
+		case '\n':
+			rep = "\\n";
+			break;
+		case '\r':
+			rep = "\\r";
+			break;
+		case '\t':
+			rep = "\\t";
+			break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 0xf];
+			esc[6] = '\0';
+			rep = esc;
+			break;
+		}
+		if (buf_addstr(b, rep) == -1)
+			return (-1);
+		start = i + 1;
+	}
+	return (buf_add(b, s + start, len - start));
 }

@@ -15,6 +15,8 @@
 
 #include <json-c/json.h>
 
+#include "buf.h"
+
 #define J_OPTIONAL	0x0
 #define J_REQUIRED	0x1	/* absent is an error */
 #define J_NONEMPTY	0x2	/* strings: "" is an error */
@@ -44,5 +46,6 @@ void	json_add_stringn(struct json_object *, const char *, const char *,
 	    size_t);
 void	json_add_int(struct json_object *, const char *, int64_t);
 void	json_add_bool(struct json_object *, const char *, int);
+int	json_escape(struct buf *, const char *, size_t);
 
 #endif /* SKILLBOX_JSON_H */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "check_common.h"
@@ -107,6 +108,40 @@ START_TEST(test_buf_binary)
 }
 END_TEST
 
+/* Reading a file: whole, capped with the truncation said, missing. */
+START_TEST(test_buf_read_file)
+{
+	char		 path[] = "/tmp/check_buf.XXXXXX";
+	struct buf	 b;
+	int		 fd, truncated;
+	size_t		 i;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	for (i = 0; i < 10000; i++)
+		ck_assert_int_eq(write(fd, "0123456789", 10), 10);
+	close(fd);
+	buf_init(&b, 1 << 20);
+	ck_assert_int_eq(buf_read_file(&b, path, 1 << 20, &truncated), 0);
+	ck_assert_int_eq(truncated, 0);
+	ck_assert_uint_eq(buf_len(&b), 100000);
+	ck_assert_int_eq(memcmp(buf_str(&b) + 99990, "0123456789", 10), 0);
+	buf_reset(&b);
+	ck_assert_int_eq(buf_read_file(&b, path, 25, &truncated), 0);
+	ck_assert_int_eq(truncated, 1);
+	ck_assert_str_eq(buf_str(&b), "0123456789012345678901234");
+	buf_free(&b);
+	buf_init(&b, 7);
+	ck_assert_int_eq(buf_read_file(&b, path, 100, &truncated), 0);
+	ck_assert_int_eq(truncated, 1);
+	ck_assert_uint_eq(buf_len(&b), 7);
+	buf_free(&b);
+	unlink(path);
+	ck_assert_int_eq(buf_read_file(&b, path, 100, &truncated), -1);
+	ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
 Suite *
 buf_suite(void)
 {
@@ -119,6 +154,7 @@ buf_suite(void)
 	tcase_add_test(tc, test_buf_huge_request);
 	tcase_add_test(tc, test_buf_consume_truncate_detach);
 	tcase_add_test(tc, test_buf_binary);
+	tcase_add_test(tc, test_buf_read_file);
 	suite_add_tcase(s, tc);
 	return (s);
 }

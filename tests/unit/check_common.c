@@ -14,6 +14,7 @@ main(void)
 	sr = srunner_create(buf_suite());
 	srunner_add_suite(sr, base64_suite());
 	srunner_add_suite(sr, clean_suite());
+	srunner_add_suite(sr, clock_suite());
 	srunner_add_suite(sr, dir_suite());
 	srunner_add_suite(sr, envelope_suite());
 	srunner_add_suite(sr, frontmatter_suite());

@@ -7,6 +7,7 @@
 Suite	*base64_suite(void);
 Suite	*buf_suite(void);
 Suite	*clean_suite(void);
+Suite	*clock_suite(void);
 Suite	*dir_suite(void);
 Suite	*envelope_suite(void);
 Suite	*frontmatter_suite(void);

@@ -41,6 +41,16 @@ START_TEST(test_json_parse)
 	json_object_put(o);
 	o = parse_ok("\"just a string\"");
 	json_object_put(o);
+	/* A number alone, with nothing after it to end it. */
+	o = parse_ok("42");
+	ck_assert(json_object_is_type(o, json_type_int));
+	ck_assert_int_eq(json_object_get_int(o), 42);
+	json_object_put(o);
+	o = parse_ok("-1.5");
+	ck_assert(json_object_is_type(o, json_type_double));
+	json_object_put(o);
+	o = parse_ok("true");
+	json_object_put(o);
 }
 END_TEST
 
@@ -55,6 +65,8 @@ START_TEST(test_json_parse_errors)
 	parse_bad("{\"a\":1}{}", "trailing data");
 	parse_bad("{a:1}", "offset");
 	parse_bad("[1,2,]", "offset");
+	parse_bad("12 34", "trailing data");
+	parse_bad("-", "offset");
 	deep = malloc(200);
 	for (i = 0; i < 100; i++)
 		deep[i] = '[';
@@ -180,6 +192,31 @@ START_TEST(test_json_peek_and_add)
 }
 END_TEST
 
+/* Escaping for a JSON string, checked by parsing the result back. */
+START_TEST(test_json_escape)
+{
+	const char		*in = "a\"b\\c\n\t\x01\x1f/\xc3\xa9\x7f end";
+	struct json_object	*o;
+	struct buf		 b;
+	char			*cause = NULL;
+
+	buf_init(&b, 1024);
+	(void)buf_addc(&b, '"');
+	ck_assert_int_eq(json_escape(&b, in, strlen(in)), 0);
+	(void)buf_addc(&b, '"');
+	ck_assert_str_eq(buf_str(&b), "\"a\\\"b\\\\c\\n\\t\\u0001\\u001f/"
+	    "\xc3\xa9\x7f end\"");
+	o = json_parse(buf_str(&b), buf_len(&b), &cause);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_str_eq(json_object_get_string(o), in);
+	json_object_put(o);
+	buf_free(&b);
+	buf_init(&b, 3);
+	ck_assert_int_eq(json_escape(&b, "\"\"", 2), -1);
+	buf_free(&b);
+}
+END_TEST
+
 Suite *
 json_suite(void)
 {
@@ -188,6 +225,7 @@ json_suite(void)
 
 	tcase_add_test(tc, test_json_parse);
 	tcase_add_test(tc, test_json_parse_errors);
+	tcase_add_test(tc, test_json_escape);
 	tcase_add_test(tc, test_json_get_string);
 	tcase_add_test(tc, test_json_get_int);
 	tcase_add_test(tc, test_json_get_other);

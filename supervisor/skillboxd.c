@@ -1,0 +1,223 @@
+/*
+ * skillboxd: an MCP server that runs coding jobs in E2B sandboxes with
+ * Claude Code, one skillbox-worker process per job.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "redact.h"
+#include "skillboxd.h"
+
+static struct {
+	struct event_base	*base;
+	struct sv_config	 cfg;
+	struct tr_stdio		*stdio;
+	struct event		*sigs[5];
+	int			 stopping;
+} sv;
+
+static void	usage(void) __attribute__((__noreturn__));
+static void	sv_stop(const char *);
+static void	sv_stopped(void);
+static void	sv_eof(void);
+static void	sv_signal_cb(int, short, void *);
+static struct event_base *sv_base(void);
+static int	sv_protocol_fd(void);
+static int	sv_options(int, char **);
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: skillboxd [-dv] --stdio\n"
+	    "       skillboxd --help | --version\n");
+	exit(EX_USAGE);
+}
+
+/* Begin a shutdown: stop accepting, stop the jobs, exit when done. */
+static void
+sv_stop(const char *why)
+{
+	if (sv.stopping)
+		return;
+	sv.stopping = 1;
+	log_info("shutting down: %s", why);
+	sched_shutdown(sv_stopped);
+}
+
+static void
+sv_stopped(void)
+{
+	event_base_loopexit(sv.base, NULL);
+}
+
+static void
+sv_eof(void)
+{
+	sv_stop("the client closed stdin");
+}
+
+/* Signals arrive here in loop context, so real work is allowed. */
+static void
+sv_signal_cb(int sig, short what, void *arg)
+{
+	switch (sig) {
+	case SIGCHLD:
+		worker_reap();
+		break;
+	case SIGTERM:
+	case SIGINT:
+		sv_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: there is no configuration file to reload");
+		break;
+	default:
+		break;
+	}
+}
+
+/* One event base; epoll cannot watch regular files given as stdio. */
+static struct event_base *
+sv_base(void)
+{
+	struct event_config	*ec;
+	struct event_base	*base;
+	struct stat		 sb;
+	int			 fd;
+
+	ec = event_config_new();
+	for (fd = 0; fd <= 1; fd++)
+		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+			event_config_avoid_method(ec, "epoll");
+	base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	if (base == NULL)
+		fatalx("cannot create the event base");
+	return (base);
+}
+
+/*
+ * Keep a private descriptor for the MCP stream and point fd 1 at stderr,
+ * so that nothing but protocol can ever reach the client's stdout.
+ */
+static int
+sv_protocol_fd(void)
+{
+	int	fd;
+
+	if ((fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3)) == -1)
+		fatal("stdout");
+	if (dup2(STDERR_FILENO, STDOUT_FILENO) == -1)
+		fatal("dup2");
+	return (fd);
+}
+
+/* Parse the command line; returns the log level asked for. */
+static int
+sv_options(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "stdio", no_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int	ch, stdio = 0, level = LOG_LEVEL_INFO;
+
+	while ((ch = getopt_long(argc, argv, "dv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			stdio = 1;
+			break;
+		case 'd':
+			break;
+		case 'v':
+			level++;
+			break;
+		case 'h':
+			printf("skillboxd %s: an MCP server that runs coding "
+			    "jobs in sandboxes\n", PACKAGE_VERSION);
+			printf("usage: skillboxd [-dv] --stdio\n"
+			    "  --stdio    serve MCP on stdin and stdout\n"
+			    "  -d         stay in the foreground, log to "
+			    "stderr (always so with --stdio)\n"
+			    "  -v         log more (repeat for more)\n");
+			exit(0);
+		case 'V':
+			printf("skillboxd %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			usage();
+		}
+	}
+	if (optind != argc || !stdio)
+		usage();
+	return (level);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const int signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	char		*cause = NULL;
+	int		 outfd;
+	size_t		 i;
+
+	log_init(LOG_TO_STDERR, sv_options(argc, argv), LOG_DAEMON);
+	log_procinit("skillboxd");
+	log_setredact(redact);
+	signal(SIGPIPE, SIG_IGN);
+	outfd = sv_protocol_fd();
+	if (config_load(&sv.cfg, &cause) == -1)
+		fatalx("%s", cause);
+	if (store_init(sv.cfg.c_state_dir, &cause) == -1)
+		fatalx("state directory: %s", cause);
+	sv.base = sv_base();
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		sv.sigs[i] = evsignal_new(sv.base, signals[i], sv_signal_cb,
+		    NULL);
+		evsignal_add(sv.sigs[i], NULL);
+	}
+	pack_init(sv.cfg.c_skills_dir);
+	jobs_init();
+	mcp_init();
+	tools_wait_init(sv.base);
+	if (sched_init(sv.base, &sv.cfg, &cause) == -1)
+		fatalx("%s", cause);
+	sched_recover();
+	sv.stdio = tr_stdio_new(sv.base, STDIN_FILENO, outfd, sv_eof);
+	log_info("serving MCP on stdio (state in %s, at most %lld jobs)",
+	    store_dir(), (long long)sv.cfg.c_max_jobs);
+
+	event_base_dispatch(sv.base);
+
+	tr_stdio_flush(sv.stdio);
+	tr_stdio_free(&sv.stdio);
+	mcp_fini();
+	sched_fini();
+	jobs_clear();
+	store_close();
+	pack_init(NULL);
+	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+		event_free(sv.sigs[i]);
+	event_base_free(sv.base);
+	config_clear(&sv.cfg);
+	redact_clear();
+	log_info("exiting");
+	return (0);
+}

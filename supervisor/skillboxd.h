@@ -1,0 +1,444 @@
+/*
+ * skillboxd: the supervisor.  It serves MCP to its clients, keeps the job
+ * table, the queue and the state directory, and runs one skillbox-worker
+ * process per job over a ZeroMQ ROUTER.  Everything runs on one
+ * event_base; nothing here ever blocks on the network.
+ */
+#ifndef SKILLBOXD_H
+#define SKILLBOXD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "jobspec.h"
+
+struct event;
+struct event_base;
+struct mcp_batch;
+struct mcp_conn;
+struct mcp_req;
+struct worker;
+
+/* config.c */
+
+/* Settings, from the environment (a config file comes later). */
+struct sv_config {
+	char	*c_state_dir;		/* SKILLBOX_STATE_DIR */
+	char	*c_worker_path;		/* SKILLBOX_WORKER */
+	char	*c_skills_dir;		/* SKILLBOX_SKILLS_DIR */
+	char	*c_allowed_roots;	/* SKILLBOX_ALLOWED_ROOTS */
+	char	*c_template;		/* SKILLBOX_TEMPLATE */
+	char	*c_e2b_api_url;		/* E2B_API_URL, or NULL */
+	char	*c_e2b_domain;		/* E2B_DOMAIN, or NULL */
+	char	*c_e2b_sandbox_url;	/* E2B_SANDBOX_URL, or NULL */
+	char	*c_anthropic_base_url;	/* ANTHROPIC_BASE_URL, or NULL */
+	char	*c_e2b_api_key;		/* secret: E2B_API_KEY */
+	char	*c_anthropic_api_key;	/* secret: ANTHROPIC_API_KEY */
+	char	*c_git_token;		/* secret: SKILLBOX_GIT_TOKEN */
+	char	*c_host;		/* this host's name, for sandbox tags */
+	int64_t	 c_max_jobs;		/* SKILLBOX_MAX_JOBS */
+	int64_t	 c_queue_max;		/* SKILLBOX_QUEUE_MAX */
+	int64_t	 c_idle_timeout_s;	/* SKILLBOX_IDLE_TIMEOUT_S */
+	int64_t	 c_stop_grace_ms;	/* SKILLBOX_STOP_GRACE_MS */
+	int64_t	 c_shutdown_grace_ms;	/* SKILLBOX_SHUTDOWN_GRACE_MS */
+	int	 c_log_level;		/* LOG_LEVEL_* */
+};
+
+int		 config_load(struct sv_config *, char **);
+void		 config_clear(struct sv_config *);
+const char	*config_log_level_name(int);
+
+/* job.c */
+
+#define JOB_ID_HEX	16
+#define JOB_ID_SIZE	(2 + JOB_ID_HEX + 1)	/* "j-" + hex + NUL */
+#define JOB_RECENT	5		/* recent activity lines kept */
+#define JOB_RECENT_MAX	240		/* bytes per recent activity line */
+
+enum job_reap {
+	JOB_REAP_NONE,		/* no sandbox was left to reap */
+	JOB_REAP_PENDING,	/* a reaper is (or must be) running */
+	JOB_REAP_DONE,		/* the reaper killed the sandbox */
+	JOB_REAP_FAILED,	/* the reaper could not kill it */
+	JOB_REAP_MAX
+};
+
+enum job_change {
+	JOB_CHANGE_STATE,	/* state, reason or result */
+	JOB_CHANGE_LOG,		/* a new entry in the log */
+	JOB_CHANGE_SANDBOX,	/* sandbox announced or reaped */
+	JOB_CHANGE_MAX
+};
+
+/* The append-only event log of one job, events.jsonl. */
+struct joblog {
+	int		 jl_fd;		/* open while the job runs, or -1 */
+	uint64_t	 jl_count;	/* entries */
+	off_t		 jl_size;	/* bytes */
+	off_t		*jl_offs;	/* offset of each entry, or NULL */
+	size_t		 jl_noffs;	/* entries indexed in jl_offs */
+	size_t		 jl_capoffs;
+	int		 jl_indexed;	/* jl_offs covers the whole file */
+	uint64_t	 jl_dropped;	/* entries refused past the caps */
+};
+
+struct job {
+	char			 j_id[JOB_ID_SIZE];
+	uint64_t		 j_seq;		/* creation order, from 1 */
+	enum job_state		 j_state;
+	enum job_type		 j_type;
+	char			*j_reason;	/* why it is in this state */
+	struct json_object	*j_spec;	/* the validated spec */
+	struct json_object	*j_result;	/* the worker's result */
+	char			*j_idem;	/* idempotency key, or NULL */
+	char			*j_sandbox;	/* sandbox id, or NULL */
+	char			*j_template;
+	enum job_reap		 j_reap;
+	int64_t			 j_created;	/* ms since the epoch */
+	int64_t			 j_started;
+	int64_t			 j_updated;
+	int64_t			 j_finished;
+	int64_t			 j_deadline;
+	int			 j_cancel;	/* a cancel was requested */
+	struct worker		*j_worker;	/* its process, or NULL */
+	struct mcp_conn		*j_owner;	/* who submitted it, or NULL */
+	struct joblog		 j_log;
+	char			*j_recent[JOB_RECENT];
+	unsigned		 j_nrecent;	/* total ever added */
+
+	TAILQ_ENTRY(job)	 j_entry;	/* all jobs, oldest first */
+	TAILQ_ENTRY(job)	 j_qentry;	/* the queue */
+	struct job		*j_idnext;	/* hash chain by id */
+};
+TAILQ_HEAD(jobq, job);
+
+typedef void	(*job_hook)(struct job *, enum job_change);
+
+void		 jobs_init(void);
+void		 jobs_clear(void);
+void		 jobs_set_hook(job_hook);
+struct job	*jobs_find(const char *);
+struct job	*jobs_find_key(const char *);
+struct job	*jobs_newest(void);
+struct job	*jobs_older(struct job *);
+struct job	*jobs_find_seq(uint64_t);
+size_t		 jobs_count(void);
+void		 jobs_forget_owner(struct mcp_conn *);
+int		 job_id_valid(const char *);
+struct job	*job_create(struct json_object *, const char *);
+struct job	*job_load(struct json_object *, char **);
+void		 job_remove(struct job **);
+void		 job_save(struct job *);
+int		 job_set_state(struct job *, enum job_state, const char *);
+void		 job_set_sandbox(struct job *, const char *, const char *);
+void		 job_set_reap(struct job *, enum job_reap);
+void		 job_set_result(struct job *, struct json_object *);
+void		 job_add_entry(struct job *, const char *,
+		     struct json_object *);
+void		 job_add_recent(struct job *, const char *);
+const char	*job_recent(const struct job *, unsigned);
+struct json_object *job_to_json(const struct job *);
+const char	*job_reap_name(enum job_reap);
+void		 job_summarize_event(struct json_object *, struct buf *);
+
+/* queue.c */
+
+/* The jobs waiting for a worker slot, first in first out, bounded. */
+struct queue {
+	struct jobq	q_jobs;
+	size_t		q_len;
+	size_t		q_max;
+};
+
+void		 queue_init(struct queue *, size_t);
+int		 queue_push(struct queue *, struct job *);
+struct job	*queue_pop(struct queue *);
+void		 queue_remove(struct queue *, struct job *);
+size_t		 queue_position(const struct queue *, const struct job *);
+int		 queue_full(const struct queue *);
+
+/* store.c */
+
+#define STORE_LOG_MAX_ENTRIES	100000	/* entries per job log */
+#define STORE_LOG_MAX_BYTES	(64 * 1024 * 1024)
+#define STORE_FILE_MAX		(8 * 1024 * 1024)
+
+typedef void	(*store_load_cb)(struct json_object *, const char *, void *);
+
+int		 store_init(const char *, char **);
+void		 store_close(void);
+const char	*store_dir(void);
+char		*store_job_path(const struct job *, const char *);
+int		 store_save(struct job *, char **);
+int		 store_load_all(store_load_cb, void *);
+int		 store_log_append(struct job *, struct json_object *);
+int		 store_log_read(struct job *, uint64_t, uint64_t, size_t,
+		     struct json_object **);
+void		 store_log_close(struct job *);
+void		 store_log_free(struct job *);
+int		 store_read_file(const struct job *, const char *, size_t,
+		     struct buf *, int *, char **);
+
+/* worker.c */
+
+enum worker_kind {
+	WORKER_JOB,		/* runs a job */
+	WORKER_REAPER,		/* kills an orphaned sandbox */
+	WORKER_KIND_MAX
+};
+
+enum worker_state {
+	W_SPAWNED,		/* forked, waiting for hello */
+	W_RUNNING,		/* the job was sent; it is working */
+	W_STOPPING,		/* being stopped: cancel, then signals */
+	W_FINISHED,		/* its result is in; waiting for its exit */
+	W_STATE_MAX
+};
+
+/* Why the supervisor stopped a worker, if it did. */
+enum worker_intent {
+	WI_NONE,
+	WI_CANCEL,		/* a client cancelled the job */
+	WI_DEADLINE,		/* the job's deadline passed */
+	WI_HUNG,		/* it stopped sending heartbeats */
+	WI_FAULT,		/* it sent a malformed message */
+	WI_VERSION,		/* it speaks another protocol version */
+	WI_SHUTDOWN,		/* skillboxd is shutting down */
+	WI_MAX
+};
+
+/* How far the stop sequence has gone. */
+enum worker_stop {
+	WS_NONE,
+	WS_CANCEL,		/* cancel sent, waiting a grace period */
+	WS_TERM,		/* SIGTERM sent to its process group */
+	WS_KILL,		/* SIGKILL sent */
+	WS_MAX
+};
+
+#define W_EXITED	0x1	/* waitpid reported it */
+#define W_CLOSED	0x2	/* its final message is in, or never will be */
+
+struct worker {
+	enum worker_kind	 w_kind;
+	enum worker_state	 w_state;
+	enum worker_intent	 w_intent;
+	enum worker_stop	 w_stop;
+	int			 w_flags;	/* W_EXITED | W_CLOSED */
+	struct job		*w_job;
+	char			 w_id[JOB_ID_SIZE];
+	pid_t			 w_pid;
+	int			 w_status;	/* from waitpid */
+	int			 w_liveness;
+	int64_t			 w_seq_in;	/* last seq received */
+	int64_t			 w_seq_out;	/* last seq sent */
+	char			*w_cause;	/* why it was stopped */
+	char			*w_lasterr;	/* its last error log line */
+	struct json_object	*w_result;	/* its result message */
+	struct event		*w_timer;	/* stop sequence and linger */
+	struct event		*w_deadline;	/* the job's deadline */
+	LIST_ENTRY(worker)	 w_entry;
+};
+
+typedef void	(*worker_done_cb)(struct worker *);
+
+int		 worker_init(struct event_base *, const struct sv_config *,
+		     worker_done_cb, char **);
+void		 worker_fini(void);
+const char	*worker_endpoint(void);
+struct worker	*worker_new(enum worker_kind, struct job *);
+int		 worker_spawn(struct worker *, char **);
+void		 worker_stop(struct worker *, enum worker_intent,
+		     const char *);
+void		 worker_exited(struct worker *, int);
+void		 worker_final(struct worker *, struct json_object *);
+void		 worker_free(struct worker **);
+void		 worker_reap(void);
+void		 worker_kill_all(void);
+size_t		 worker_count(enum worker_kind);
+enum job_state	 worker_outcome(const struct worker *, char **);
+char		*worker_status_cause(int);
+int		 worker_handle(struct worker *, const char *, size_t);
+
+/* sched.c */
+
+int		 sched_init(struct event_base *, const struct sv_config *,
+		     char **);
+void		 sched_fini(void);
+struct job	*sched_submit(struct jobspec *, struct mcp_conn *, int *,
+		     char **);
+int		 sched_cancel(struct job *, const char *, char **);
+void		 sched_recover(void);
+void		 sched_shutdown(void (*)(void));
+int		 sched_stopping(void);
+size_t		 sched_running(void);
+size_t		 sched_queued(void);
+size_t		 sched_queue_position(const struct job *);
+void		 sched_worker_done(struct worker *);
+
+/* untrusted.c */
+
+#define UNTRUSTED_TAG_LEN	24
+
+/* One response's envelope: every piece of agent text in it shares a tag. */
+struct untrusted {
+	char	u_tag[UNTRUSTED_TAG_LEN];
+};
+
+void		 untrusted_init(struct untrusted *);
+struct json_object *untrusted_wrap(const struct untrusted *, const char *,
+		     size_t, size_t);
+void		 untrusted_wrap_buf(const struct untrusted *, const char *,
+		     size_t, size_t, struct buf *);
+
+/* pack.c */
+
+void		 pack_init(const char *);
+int		 pack_list(struct json_object **, char **, char **);
+int		 pack_read(const char *, const char **, size_t *, char **);
+int		 pack_exists(const char *);
+
+/* mcp.c */
+
+#define MCP_PARSE_ERROR		-32700
+#define MCP_INVALID_REQUEST	-32600
+#define MCP_METHOD_NOT_FOUND	-32601
+#define MCP_INVALID_PARAMS	-32602
+#define MCP_INTERNAL_ERROR	-32603
+#define MCP_RESOURCE_NOT_FOUND	-32002
+
+#define MCP_LINE_MAX		(4 * 1024 * 1024)	/* one message */
+#define MCP_BATCH_MAX		64
+#define MCP_SUBS_MAX		1024
+
+enum mcp_level {
+	MCP_DEBUG,
+	MCP_INFO,
+	MCP_NOTICE,
+	MCP_WARNING,
+	MCP_ERROR,
+	MCP_CRITICAL,
+	MCP_ALERT,
+	MCP_EMERGENCY,
+	MCP_LEVEL_MAX
+};
+
+/*
+ * What a transport gives the MCP core: a way to deliver one message (len
+ * bytes of serialised JSON, no newline) to its client.  req is the
+ * request the message answers or reports on, or NULL for a notification
+ * that belongs to the connection.  The core never knows which transport
+ * it talks to.
+ */
+struct mcp_transport {
+	const char	*mt_name;
+	void		(*mt_send)(void *, struct mcp_req *, const char *,
+			    size_t);
+};
+
+/* Per request: what the request itself says, apart from its connection. */
+struct mcp_req {
+	struct mcp_conn		*mr_conn;
+	struct json_object	*mr_id;		/* NULL for a notification */
+	struct json_object	*mr_token;	/* progressToken, or NULL */
+	const char		*mr_version;	/* protocol version */
+	enum mcp_level		 mr_level;	/* least level to send */
+	struct json_object	*mr_caps;	/* client capabilities */
+	struct mcp_batch	*mr_batch;	/* the batch it came in */
+	int64_t			 mr_progress;	/* last progress sent */
+	void			*mr_ctx; /* the handler's pending state */
+	void			(*mr_ctx_free)(void *);
+	TAILQ_ENTRY(mcp_req)	 mr_entry;
+};
+
+typedef void	(*mcp_handler)(struct mcp_req *, struct json_object *);
+
+void		 mcp_init(void);
+void		 mcp_fini(void);
+struct mcp_conn	*mcp_conn_new(const struct mcp_transport *, void *);
+void		 mcp_conn_free(struct mcp_conn **);
+void		 mcp_conn_input(struct mcp_conn *, const char *, size_t);
+void		 mcp_conn_refuse(struct mcp_conn *, int, const char *);
+int		 mcp_conn_ready(const struct mcp_conn *);
+const char	*mcp_conn_version(const struct mcp_conn *);
+int		 mcp_conn_subscribed(const struct mcp_conn *, const char *);
+int		 mcp_conn_subscribe(struct mcp_conn *, const char *, int);
+struct mcp_conn	*mcp_conn_first(void);
+struct mcp_conn	*mcp_conn_next(struct mcp_conn *);
+void		 mcp_reply(struct mcp_req *, struct json_object *);
+void		 mcp_reply_text(struct mcp_req *, const char *, size_t);
+void		 mcp_error(struct mcp_req *, int, const char *,
+		     struct json_object *);
+void		 mcp_errorf(struct mcp_req *, int, const char *, ...)
+		     __attribute__((__format__(printf, 3, 4)));
+void		 mcp_invalid_params(struct mcp_req *, char *);
+void		 mcp_progress(struct mcp_req *, const char *);
+void		 mcp_notify(struct mcp_conn *, const char *,
+		     struct json_object *);
+void		 mcp_log(struct mcp_conn *, enum mcp_level, const char *,
+		     struct json_object *);
+void		 mcp_req_pend(struct mcp_req *, void *, void (*)(void *));
+int		 mcp_level_parse(const char *, enum mcp_level *);
+const char	*mcp_level_name(enum mcp_level);
+
+/* mcp_tools.c */
+
+void		 tools_init(void);
+void		 tools_fini(void);
+void		 tools_list(struct mcp_req *, struct json_object *);
+void		 tools_call(struct mcp_req *, struct json_object *);
+void		 tools_result(struct mcp_req *, struct json_object *);
+void		 tools_error(struct mcp_req *, const char *, ...)
+		     __attribute__((__format__(printf, 2, 3)));
+void		 tools_fail(struct mcp_req *, char *);
+struct job	*tools_job_args(struct mcp_req *, struct json_object *,
+		     const char *const *);
+struct json_object *tools_view(const struct job *);
+
+/* mcp_wait.c */
+
+void		 tools_wait_init(struct event_base *);
+void		 tools_wait(struct mcp_req *, struct json_object *);
+void		 tools_wait_fini(void);
+void		 tools_job_changed(struct job *, enum job_change);
+
+/* mcp_job.c */
+
+#define VIEW_SUMMARY_MAX	(8 * 1024)
+#define VIEW_EVENT_MAX		(2 * 1024)
+#define VIEW_LOG_BYTES_MAX	(256 * 1024)
+
+struct json_object *view_job(const struct job *, const struct untrusted *);
+struct json_object *view_job_brief(const struct job *);
+struct json_object *view_log_entry(struct json_object *,
+		     const struct untrusted *);
+char		*view_uri(const struct job *, const char *);
+char		*view_progress(const struct job *);
+char		*cursor_encode(uint64_t);
+int		 cursor_decode(const char *, uint64_t *);
+
+/* mcp_res.c */
+
+void		 res_list(struct mcp_req *, struct json_object *);
+void		 res_templates(struct mcp_req *, struct json_object *);
+void		 res_read(struct mcp_req *, struct json_object *);
+void		 res_subscribe(struct mcp_req *, struct json_object *);
+void		 res_unsubscribe(struct mcp_req *, struct json_object *);
+int		 res_exists(const char *);
+
+/* tr_stdio.c */
+
+struct tr_stdio;
+
+struct tr_stdio	*tr_stdio_new(struct event_base *, int, int,
+		     void (*)(void));
+void		 tr_stdio_flush(struct tr_stdio *);
+void		 tr_stdio_free(struct tr_stdio **);
+
+#endif /* SKILLBOXD_H */

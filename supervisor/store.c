@@ -1,0 +1,530 @@
+/*
+ * The state directory: jobs/<id>/job.json (written to a temporary file,
+ * fsync'd and renamed, so a crash leaves either the old or the new
+ * version), jobs/<id>/events.jsonl (appended, one entry per line), and
+ * what the worker writes there itself (diff.patch, artifacts/).
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+#include "redact.h"
+#include "skillboxd.h"
+#include "xmalloc.h"
+
+#define STORE_READ_CHUNK	(64 * 1024)
+
+static char	*store_root;
+
+/* One job.json read at start, to be sorted by creation time. */
+struct store_doc {
+	struct json_object	*sd_doc;
+	int64_t			 sd_created;
+	char			 sd_id[JOB_ID_SIZE];
+};
+
+static int	store_mkdir(const char *, char **);
+static int	store_fsync_dir(const char *);
+static int	store_write_all(int, const char *, size_t);
+static struct json_object *store_read_doc(const char *, const char *);
+static int	store_doc_cmp(const void *, const void *);
+static int	store_log_index(struct job *);
+static int	store_log_open(struct job *);
+static void	store_log_offset(struct joblog *, off_t);
+static off_t	store_log_pos(const struct joblog *, uint64_t);
+
+/* Create dir (and its parents) with mode 0700 if missing. */
+static int
+store_mkdir(const char *dir, char **cause)
+{
+	char	*path, *p;
+	int	 last;
+
+	path = xstrdup(dir);
+	for (p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		last = (*p == '\0');
+		*p = '\0';
+		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+			xasprintf(cause, "%s: %s", path, strerror(errno));
+			free(path);
+			return (-1);
+		}
+		if (last)
+			break;
+		*p = '/';
+	}
+	free(path);
+	return (0);
+}
+
+/* Open the state directory, creating it and jobs/ if needed. */
+int
+store_init(const char *dir, char **cause)
+{
+	char	*jobs, *real;
+	int	 r;
+
+	xasprintf(&jobs, "%s/jobs", dir);
+	r = store_mkdir(jobs, cause);
+	free(jobs);
+	if (r == -1)
+		return (-1);
+	/* Absolute, since workers are told where their job's files go. */
+	if ((real = realpath(dir, NULL)) == NULL) {
+		xasprintf(cause, "%s: %s", dir, strerror(errno));
+		return (-1);
+	}
+	free(store_root);
+	store_root = xstrdup(real);
+	free(real);
+	return (0);
+}
+
+void
+store_close(void)
+{
+	free(store_root);
+	store_root = NULL;
+}
+
+const char *
+store_dir(void)
+{
+	return (store_root);
+}
+
+/* The path of a file in the job's directory, or of the directory. */
+char *
+store_job_path(const struct job *j, const char *name)
+{
+	char	*path;
+
+	if (name == NULL)
+		xasprintf(&path, "%s/jobs/%s", store_root, j->j_id);
+	else
+		xasprintf(&path, "%s/jobs/%s/%s", store_root, j->j_id, name);
+	return (path);
+}
+
+/* Make a directory's entries durable. */
+static int
+store_fsync_dir(const char *dir)
+{
+	int	fd, r;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	r = fsync(fd);
+	close(fd);
+	return (r);
+}
+
+/* Write all of len bytes, whatever write(2) takes at a time. */
+static int
+store_write_all(int fd, const char *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}
+
+/*
+ * Save the job's job.json atomically: a temporary file, fsync'd, renamed
+ * over the old one, and the directory fsync'd.
+ */
+int
+store_save(struct job *j, char **cause)
+{
+	struct json_object	*o;
+	char			*dir, *tmp = NULL, *path = NULL;
+	const char		*s;
+	size_t			 len;
+	int			 fd = -1, r = -1, fresh;
+
+	dir = store_job_path(j, NULL);
+	fresh = mkdir(dir, 0700) == 0;
+	if (!fresh && errno != EEXIST)
+		goto fail;
+	if (fresh)
+		(void)store_fsync_dir(store_root);
+	xasprintf(&tmp, "%s/job.json.tmp", dir);
+	xasprintf(&path, "%s/job.json", dir);
+	o = job_to_json(j);
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1 || store_write_all(fd, s, len) == -1 ||
+	    store_write_all(fd, "\n", 1) == -1 || fsync(fd) == -1) {
+		json_object_put(o);
+		goto fail;
+	}
+	json_object_put(o);
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1 || store_fsync_dir(dir) == -1)
+		goto fail;
+	r = 0;
+	goto out;
+fail:
+	xasprintf(cause, "%s: %s", tmp != NULL ? tmp : dir, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	if (tmp != NULL)
+		(void)unlink(tmp);
+out:
+	free(dir);
+	free(tmp);
+	free(path);
+	return (r);
+}
+
+/* Parse jobs/<id>/job.json; NULL (logged) if it cannot be used. */
+static struct json_object *
+store_read_doc(const char *id, const char *path)
+{
+	struct json_object	*o = NULL;
+	struct buf		 b;
+	char			*cause = NULL;
+	int			 fd, truncated;
+
+	buf_init(&b, STORE_FILE_MAX);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		if (errno != ENOENT)
+			log_warn("job %s: %s", id, path);
+		goto out;
+	}
+	if (buf_read_fd(&b, fd, STORE_FILE_MAX, &truncated) == -1 ||
+	    truncated)
+		log_warnx("job %s: cannot read %s", id, path);
+	else if ((o = json_parse(buf_str(&b), buf_len(&b), &cause)) == NULL)
+		log_warnx("job %s: %s: %s", id, path, cause);
+	else if (!json_object_is_type(o, json_type_object)) {
+		log_warnx("job %s: %s: not an object", id, path);
+		json_object_put(o);
+		o = NULL;
+	}
+	close(fd);
+out:
+	free(cause);
+	buf_free(&b);
+	return (o);
+}
+
+static int
+store_doc_cmp(const void *a, const void *b)
+{
+	const struct store_doc	*x = a, *y = b;
+
+	if (x->sd_created != y->sd_created)
+		return (x->sd_created < y->sd_created ? -1 : 1);
+	return (strcmp(x->sd_id, y->sd_id));
+}
+
+/*
+ * Read every job.json in the state directory and hand each to cb, oldest
+ * first.  A leftover job.json.tmp (a write cut short) is removed: the
+ * job.json beside it is the last complete version.  Returns the number of
+ * jobs handed over, or -1 if the directory cannot be read.
+ */
+int
+store_load_all(store_load_cb cb, void *arg)
+{
+	struct store_doc	*docs = NULL;
+	struct dirent		*de;
+	DIR			*d;
+	char			*path;
+	size_t			 n = 0, cap = 0, i;
+
+	xasprintf(&path, "%s/jobs", store_root);
+	d = opendir(path);
+	free(path);
+	if (d == NULL)
+		return (-1);
+	while ((de = readdir(d)) != NULL) {
+		if (!job_id_valid(de->d_name))
+			continue;
+		xasprintf(&path, "%s/jobs/%s/job.json.tmp", store_root,
+		    de->d_name);
+		if (unlink(path) == 0)
+			log_info("job %s: removed an unfinished write",
+			    de->d_name);
+		path[strlen(path) - 4] = '\0';
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			docs = xreallocarray(docs, cap, sizeof(*docs));
+		}
+		if ((docs[n].sd_doc = store_read_doc(de->d_name, path)) !=
+		    NULL) {
+			docs[n].sd_created = json_peek_int(docs[n].sd_doc,
+			    "created_ms", 0);
+			memcpy(docs[n].sd_id, de->d_name, JOB_ID_SIZE);
+			n++;
+		}
+		free(path);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(docs, n, sizeof(*docs), store_doc_cmp);
+	for (i = 0; i < n; i++) {
+		cb(docs[i].sd_doc, docs[i].sd_id, arg);
+		json_object_put(docs[i].sd_doc);
+	}
+	free(docs);
+	return ((int)n);
+}
+
+/* Remember where the next entry of the log starts. */
+static void
+store_log_offset(struct joblog *l, off_t off)
+{
+	if (l->jl_noffs == l->jl_capoffs) {
+		l->jl_capoffs = l->jl_capoffs == 0 ? 16 : l->jl_capoffs * 2;
+		l->jl_offs = xreallocarray(l->jl_offs, l->jl_capoffs,
+		    sizeof(*l->jl_offs));
+	}
+	l->jl_offs[l->jl_noffs++] = off;
+}
+
+/* Where entry n starts, or the end of the log for n == count. */
+static off_t
+store_log_pos(const struct joblog *l, uint64_t n)
+{
+	return (n < l->jl_count ? l->jl_offs[n] : l->jl_size);
+}
+
+/* Find where each entry of an existing events.jsonl starts. */
+static int
+store_log_index(struct job *j)
+{
+	struct joblog	*l = &j->j_log;
+	char		 chunk[STORE_READ_CHUNK], *path;
+	ssize_t		 n, i;
+	off_t		 pos = 0;
+	int		 fd, start = 1;
+
+	l->jl_noffs = 0;
+	l->jl_count = 0;
+	l->jl_size = 0;
+	path = store_job_path(j, "events.jsonl");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(path);
+	if (fd == -1) {
+		l->jl_indexed = errno == ENOENT;
+		return (errno == ENOENT ? 0 : -1);
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		for (i = 0; i < n; i++, pos++) {
+			if (start)
+				store_log_offset(l, pos);
+			start = chunk[i] == '\n';
+		}
+	}
+	close(fd);
+	if (n == -1)
+		return (-1);
+	l->jl_count = l->jl_noffs;
+	l->jl_size = pos;
+	l->jl_indexed = 1;
+	return (0);
+}
+
+/* Open the job's log for appending, indexing it first if needed. */
+static int
+store_log_open(struct job *j)
+{
+	char	*path;
+
+	if (j->j_log.jl_fd != -1)
+		return (0);
+	if (!j->j_log.jl_indexed && store_log_index(j) == -1)
+		return (-1);
+	path = store_job_path(j, "events.jsonl");
+	j->j_log.jl_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	free(path);
+	return (j->j_log.jl_fd == -1 ? -1 : 0);
+}
+
+/*
+ * Append one entry to the job's log, numbering it ("n") and passing it
+ * through redaction.  Past the caps entries are counted and dropped.
+ */
+int
+store_log_append(struct job *j, struct json_object *e)
+{
+	struct joblog	*l = &j->j_log;
+	const char	*s;
+	char		*clean;
+	size_t		 len;
+	int		 r;
+
+	if (store_log_open(j) == -1) {
+		log_warn("job %s: events.jsonl", j->j_id);
+		return (-1);
+	}
+	if (l->jl_count >= STORE_LOG_MAX_ENTRIES ||
+	    l->jl_size >= STORE_LOG_MAX_BYTES) {
+		l->jl_dropped++;
+		return (-1);
+	}
+	json_add_int(e, "n", (int64_t)l->jl_count);
+	s = json_object_to_json_string_length(e, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	clean = redact_mem(s, len, &len);
+	clean = xreallocarray(clean, 1, len + 2);
+	clean[len++] = '\n';
+	r = store_write_all(l->jl_fd, clean, len);
+	free(clean);
+	if (r == -1) {
+		log_warn("job %s: events.jsonl", j->j_id);
+		return (-1);
+	}
+	store_log_offset(l, l->jl_size);
+	l->jl_size += (off_t)len;
+	l->jl_count++;
+	return (0);
+}
+
+/*
+ * Read entries [off, off + limit) of the job's log into a new array *out,
+ * stopping early once maxbytes are read (but always reading one).
+ * Returns the number of entries read, or -1.
+ */
+int
+store_log_read(struct job *j, uint64_t off, uint64_t limit, size_t maxbytes,
+    struct json_object **out)
+{
+	struct joblog		*l = &j->j_log;
+	struct json_object	*e;
+	struct buf		 b;
+	char			*path, *p, *nl, *cause = NULL;
+	uint64_t		 end, n;
+	off_t			 from, to;
+	int			 fd, truncated;
+
+	*out = json_object_new_array();
+	if (!l->jl_indexed && store_log_index(j) == -1)
+		return (-1);
+	if (off >= l->jl_count || limit == 0)
+		return (0);
+	end = limit > l->jl_count - off ? l->jl_count : off + limit;
+	from = l->jl_offs[off];
+	for (n = off + 1; n < end &&
+	    store_log_pos(l, n + 1) - from <= (off_t)maxbytes;)
+		n++;
+	end = n;
+	to = store_log_pos(l, end);
+	path = store_job_path(j, "events.jsonl");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(path);
+	if (fd == -1)
+		return (-1);
+	buf_init(&b, (size_t)(to - from));
+	if (lseek(fd, from, SEEK_SET) == -1 ||
+	    buf_read_fd(&b, fd, (size_t)(to - from), &truncated) == -1) {
+		close(fd);
+		buf_free(&b);
+		return (-1);
+	}
+	close(fd);
+	p = b.b_data;
+	for (n = off; n < end && p != NULL && *p != '\0'; n++) {
+		if ((nl = strchr(p, '\n')) != NULL)
+			*nl = '\0';
+		if ((e = json_parse(p, strlen(p), &cause)) == NULL) {
+			e = json_object_new_object();
+			json_add_int(e, "n", (int64_t)n);
+			json_add_string(e, "kind", "unreadable");
+			free(cause);
+			cause = NULL;
+		}
+		json_object_array_add(*out, e);
+		p = nl != NULL ? nl + 1 : NULL;
+	}
+	buf_free(&b);
+	return ((int)(n - off));
+}
+
+/* Close the log's file; it is reopened if anything is appended later. */
+void
+store_log_close(struct job *j)
+{
+	if (j->j_log.jl_fd != -1) {
+		close(j->j_log.jl_fd);
+		j->j_log.jl_fd = -1;
+	}
+}
+
+void
+store_log_free(struct job *j)
+{
+	store_log_close(j);
+	free(j->j_log.jl_offs);
+	memset(&j->j_log, 0, sizeof(j->j_log));
+	j->j_log.jl_fd = -1;
+}
+
+/*
+ * Read a file of the job's directory (name relative to it, already
+ * checked by the caller) into b, at most max bytes.  Symlinks that lead
+ * out of the job's directory are refused.  -1 with *cause if it cannot be
+ * read; errno is ENOENT when it does not exist.
+ */
+int
+store_read_file(const struct job *j, const char *name, size_t max,
+    struct buf *b, int *truncated, char **cause)
+{
+	char	*dir, *path, realdir[PATH_MAX], real[PATH_MAX];
+	size_t	 len;
+	int	 fd = -1, r = -1, saved;
+
+	dir = store_job_path(j, NULL);
+	xasprintf(&path, "%s/%s", dir, name);
+	if (realpath(dir, realdir) == NULL || realpath(path, real) == NULL)
+		goto fail;
+	len = strlen(realdir);
+	if (strncmp(real, realdir, len) != 0 || real[len] != '/') {
+		errno = ENOENT;
+		goto fail;
+	}
+	if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
+	    buf_read_fd(b, fd, max, truncated) == -1)
+		goto fail;
+	r = 0;
+	goto out;
+fail:
+	xasprintf(cause, "%s: %s", name, strerror(errno));
+out:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	free(dir);
+	free(path);
+	errno = saved;
+	return (r);
+}
