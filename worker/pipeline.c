@@ -114,7 +114,10 @@ pipeline_free(struct pipeline **pp)
 	*pp = NULL;
 }
 
-/* Enter a phase: time the one that ends, and tell the supervisor. */
+/*
+ * Enter a phase: time the one that ends, and tell the supervisor.  A
+ * terminal state is not a phase: the result message says it.
+ */
 void
 pipe_phase(struct pipeline *p, enum job_state phase)
 {
@@ -124,6 +127,8 @@ pipe_phase(struct pipeline *p, enum job_state phase)
 	p->p_timings[p->p_phase] += now - p->p_phase_t0;
 	p->p_phase = phase;
 	p->p_phase_t0 = now;
+	if (job_state_terminal(phase))
+		return;
 	m = link_msg(p->p_link, MSG_PHASE);
 	json_add_string(m, "phase", job_state_name(phase));
 	json_add_int(m, "at", now - p->p_t0);

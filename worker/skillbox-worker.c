@@ -74,6 +74,7 @@ worker_take_job(struct worker *w, struct json_object *msg)
 		free(cause);
 		return (-1);
 	}
+	wjob_export(w->w_job);
 	w->w_pipe = pipeline_new(w->w_base, w->w_link, w->w_job);
 	return (0);
 }

@@ -291,6 +291,31 @@ fail:
 	return (NULL);
 }
 
+/*
+ * Make the process environment say what the job's config says.  The
+ * E2B and envd clients take their endpoints from E2B_API_URL, E2B_DOMAIN
+ * and E2B_SANDBOX_URL, as the official SDKs do; a worker started by
+ * skillboxd has a clean environment and gets them in the job message.
+ */
+void
+wjob_export(const struct wjob *wj)
+{
+	const struct {
+		const char	*env;
+		const char	*value;
+	} vars[] = {
+		{ "E2B_API_URL", wj->wj_api_url },
+		{ "E2B_DOMAIN", wj->wj_domain },
+		{ "E2B_SANDBOX_URL", wj->wj_sandbox_url },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (vars[i].value != NULL && setenv(vars[i].env,
+		    vars[i].value, 1) == -1)
+			fatal("setenv %s", vars[i].env);
+}
+
 /* A reaper's job message, standalone: kill one sandbox. */
 struct json_object *
 wjob_reap_msg(const char *sandbox_id)

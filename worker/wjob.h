@@ -44,6 +44,7 @@ int		 wjob_parse(struct json_object *, struct wjob **, char **);
 struct json_object *wjob_from_file(const char *, const char *, char **);
 struct json_object *wjob_reap_msg(const char *);
 void		 wjob_free(struct wjob **);
+void		 wjob_export(const struct wjob *);
 char		*wjob_new_id(void);
 
 #endif /* SKILLBOX_WORKER_WJOB_H */
