@@ -38,6 +38,12 @@ static const struct {
 	{ "SKILLBOX_SHUTDOWN_GRACE_MS",
 	    offsetof(struct sv_config, c_shutdown_grace_ms), 0, 600000,
 	    30000 },
+	{ "SKILLBOX_HTTP_BODY_MAX", offsetof(struct sv_config, c_http_body_max),
+	    64 * 1024, 64 * 1024 * 1024, 4 * 1024 * 1024 },
+	{ "SKILLBOX_HTTP_TIMEOUT_S",
+	    offsetof(struct sv_config, c_http_timeout_s), 1, 3600, 30 },
+	{ "SKILLBOX_MAX_SESSIONS", offsetof(struct sv_config, c_max_sessions),
+	    1, 100000, 1024 },
 };
 
 /* A string setting taken as is when set and not empty. */
@@ -59,6 +65,12 @@ static const struct {
 	{ "SKILLBOX_ALLOWED_ROOTS",
 	    offsetof(struct sv_config, c_allowed_roots), 0 },
 	{ "SKILLBOX_TEMPLATE", offsetof(struct sv_config, c_template), 0 },
+	{ "SKILLBOX_LISTEN", offsetof(struct sv_config, c_listen), 0 },
+	{ "SKILLBOX_TOKEN_FILE", offsetof(struct sv_config, c_token_file), 0 },
+	{ "SKILLBOX_ALLOWED_HOSTS",
+	    offsetof(struct sv_config, c_allowed_hosts), 0 },
+	{ "SKILLBOX_ALLOWED_ORIGINS",
+	    offsetof(struct sv_config, c_allowed_origins), 0 },
 	{ "E2B_API_KEY", offsetof(struct sv_config, c_e2b_api_key), 1 },
 	{ "ANTHROPIC_API_KEY",
 	    offsetof(struct sv_config, c_anthropic_api_key), 1 },

@@ -27,7 +27,11 @@ struct worker;
 
 /* config.c */
 
-/* Settings, from the environment (a config file comes later). */
+/*
+ * Settings, from the environment (a config file comes later).  The
+ * HTTP ones are read by the Streamable HTTP transport (skillboxd
+ * --listen); a stdio launch ignores them.
+ */
 struct sv_config {
 	char	*c_state_dir;		/* SKILLBOX_STATE_DIR */
 	char	*c_worker_path;		/* SKILLBOX_WORKER */
@@ -42,11 +46,18 @@ struct sv_config {
 	char	*c_anthropic_api_key;	/* secret: ANTHROPIC_API_KEY */
 	char	*c_git_token;		/* secret: SKILLBOX_GIT_TOKEN */
 	char	*c_host;		/* this host's name, for sandbox tags */
+	char	*c_listen;		/* SKILLBOX_LISTEN: HTTP address:port */
+	char	*c_token_file;		/* SKILLBOX_TOKEN_FILE: bearer token */
+	char	*c_allowed_hosts;	/* SKILLBOX_ALLOWED_HOSTS: Host: list */
+	char	*c_allowed_origins;	/* SKILLBOX_ALLOWED_ORIGINS */
 	int64_t	 c_max_jobs;		/* SKILLBOX_MAX_JOBS */
 	int64_t	 c_queue_max;		/* SKILLBOX_QUEUE_MAX */
 	int64_t	 c_idle_timeout_s;	/* SKILLBOX_IDLE_TIMEOUT_S */
 	int64_t	 c_stop_grace_ms;	/* SKILLBOX_STOP_GRACE_MS */
 	int64_t	 c_shutdown_grace_ms;	/* SKILLBOX_SHUTDOWN_GRACE_MS */
+	int64_t	 c_http_body_max;	/* SKILLBOX_HTTP_BODY_MAX: bytes */
+	int64_t	 c_http_timeout_s;	/* SKILLBOX_HTTP_TIMEOUT_S: reads */
+	int64_t	 c_max_sessions;	/* SKILLBOX_MAX_SESSIONS */
 	int	 c_log_level;		/* LOG_LEVEL_* */
 };
 
