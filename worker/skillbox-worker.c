@@ -266,9 +266,10 @@ main(int argc, char **argv)
 			usage(stderr, EX_USAGE);
 		}
 	}
-	if (optind != argc || (connect == NULL) == (file == NULL && reap ==
-	    NULL) || (connect != NULL && (id == NULL || file != NULL)) ||
-	    (file != NULL && reap != NULL))
+	/* --connect with --job-id (a reaper adds --reap); else --job or --reap. */
+	if (optind != argc || (connect != NULL && (id == NULL ||
+	    file != NULL || out != NULL)) || (connect == NULL && (id != NULL ||
+	    (file == NULL) == (reap == NULL))))
 		usage(stderr, EX_USAGE);
 
 	log_init(LOG_TO_STDERR, verbose, 0);
