@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -41,6 +42,8 @@ static void	main_template(const char *);
 static void	main_statedir(const char *);
 static char	*main_agent(const char *);
 static void	main_reachable(const char *, const char *, mode_t);
+static int	main_can_reach(const char *, mode_t, char **);
+static char	*main_agent_copy(const char *);
 static void	main_signal(evutil_socket_t, short, void *);
 static void	main_cleanup(void);
 
@@ -92,30 +95,45 @@ main_template(const char *arg)
 
 /*
  * As root, sandboxes are built by bwrap running as uid 1000: it must be
- * able to reach what it binds.  Check that every directory above path is
- * searchable by others and path has the "others" bits in need; exit with
- * a clear message otherwise.
+ * able to reach what it binds.  Say whether every directory above path is
+ * searchable by others and path has the "others" bits in need; *where
+ * gets the first directory in the way.
  */
-static void
-main_reachable(const char *what, const char *path, mode_t need)
+static int
+main_can_reach(const char *path, mode_t need, char **where)
 {
 	struct stat	 st;
 	char		*p, *slash;
 
+	*where = NULL;
 	if (geteuid() != 0)
-		return;
+		return (1);
 	p = xstrdup(path);
 	while ((slash = strrchr(p, '/')) != NULL && slash != p) {
 		*slash = '\0';
-		if (stat(p, &st) == 0 && !(st.st_mode & S_IXOTH))
-			fatalx("%s %s: %s is not searchable by the sandbox "
-			    "user (uid %d); chmod o+x it or choose another "
-			    "place", what, path, p, E2BL_UID);
+		if (stat(p, &st) == 0 && !(st.st_mode & S_IXOTH)) {
+			*where = p;
+			return (0);
+		}
 	}
 	free(p);
-	if (stat(path, &st) == -1 || (st.st_mode & need) != need)
-		fatalx("%s %s: not accessible to the sandbox user (uid %d)",
-		    what, path, E2BL_UID);
+	return (stat(path, &st) == 0 && (st.st_mode & need) == need);
+}
+
+/* As main_can_reach, but exit with a clear message when it cannot. */
+static void
+main_reachable(const char *what, const char *path, mode_t need)
+{
+	char	*where;
+
+	if (main_can_reach(path, need, &where))
+		return;
+	if (where != NULL)
+		fatalx("%s %s: %s is not searchable by the sandbox user "
+		    "(uid %d); chmod o+x it or choose another place", what,
+		    path, where, E2BL_UID);
+	fatalx("%s %s: not accessible to the sandbox user (uid %d)", what,
+	    path, E2BL_UID);
 }
 
 /* Create (or make) the state directory. */
@@ -143,11 +161,41 @@ main_statedir(const char *arg)
 	e2bl.e_statedir = path;
 }
 
-/* The agent binary: --agent, or e2b-local-agent beside this program. */
+/*
+ * A copy of the agent in the state directory, for when the sandbox user
+ * cannot reach the original (a build tree in a 0700 directory).
+ */
+static char *
+main_agent_copy(const char *src)
+{
+	char	*dst, chunk[65536];
+	ssize_t	 n;
+	int	 in, out;
+
+	xasprintf(&dst, "%s/e2b-local-agent", e2bl.e_statedir);
+	if ((in = open(src, O_RDONLY | O_CLOEXEC)) == -1)
+		fatal("agent %s", src);
+	(void)unlink(dst);
+	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0755)) == -1)
+		fatal("agent copy %s", dst);
+	while ((n = read(in, chunk, sizeof(chunk))) > 0)
+		if (write(out, chunk, (size_t)n) != n)
+			fatal("agent copy %s", dst);
+	if (n == -1 || close(out) == -1)
+		fatal("agent copy %s", dst);
+	close(in);
+	return (dst);
+}
+
+/*
+ * The agent binary: --agent, or e2b-local-agent beside this program;
+ * copied into the state directory when the sandbox user cannot reach it.
+ */
 static char *
 main_agent(const char *arg)
 {
-	char	 self[PATH_MAX], *p, *dir;
+	char	 self[PATH_MAX], *p, *dir, *where;
 	ssize_t	 n;
 
 	if (arg != NULL)
@@ -166,8 +214,14 @@ main_agent(const char *arg)
 	free(p);
 	if (dir == NULL)
 		fatal("agent");
-	main_reachable("agent", dir, S_IROTH | S_IXOTH);
-	return (dir);
+	if (main_can_reach(dir, S_IROTH | S_IXOTH, &where))
+		return (dir);
+	log_debug("agent %s: not reachable by uid %d (%s); using a copy",
+	    dir, E2BL_UID, where != NULL ? where : dir);
+	free(where);
+	p = main_agent_copy(dir);
+	free(dir);
+	return (p);
 }
 
 static void
@@ -260,8 +314,8 @@ main(int argc, char *argv[])
 		exit(EX_UNAVAILABLE);
 	}
 	e2bl.e_bwrap = xstrdup(bwrap);
-	e2bl.e_agent = main_agent(agent);
 	main_statedir(state);
+	e2bl.e_agent = main_agent(agent);
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((e2bl.e_base = event_base_new()) == NULL)
