@@ -233,3 +233,22 @@ buf_read_file(struct buf *b, const char *path, size_t max, int *truncated)
 	errno = saved;
 	return (r);
 }
+
+/* Write all of len bytes, whatever write(2) takes at a time. */
+int
+write_all(int fd, const void *data, size_t len)
+{
+	const char	*p = data;
+	ssize_t		 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return (-1);
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return (0);
+}

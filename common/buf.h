@@ -34,6 +34,7 @@ size_t	 buf_len(const struct buf *);
 const char *buf_str(const struct buf *);
 size_t	 buf_room(const struct buf *);
 int	 buf_read_fd(struct buf *, int, size_t, int *);
+int	 write_all(int, const void *, size_t);
 int	 buf_read_file(struct buf *, const char *, size_t, int *);
 
 #endif /* SKILLBOX_BUF_H */

@@ -36,7 +36,6 @@ struct store_doc {
 
 static int	store_mkdir(const char *, char **);
 static int	store_fsync_dir(const char *);
-static int	store_write_all(int, const char *, size_t);
 static struct json_object *store_read_doc(const char *, const char *);
 static int	store_doc_cmp(const void *, const void *);
 static int	store_log_index(struct job *);
@@ -132,24 +131,6 @@ store_fsync_dir(const char *dir)
 	return (r);
 }
 
-/* Write all of len bytes, whatever write(2) takes at a time. */
-static int
-store_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
 /*
  * Save the job's job.json atomically: a temporary file, fsync'd, renamed
  * over the old one, and the directory fsync'd.
@@ -175,8 +156,8 @@ store_save(struct job *j, char **cause)
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1 || store_write_all(fd, s, len) == -1 ||
-	    store_write_all(fd, "\n", 1) == -1 || fsync(fd) == -1) {
+	if (fd == -1 || write_all(fd, s, len) == -1 ||
+	    write_all(fd, "\n", 1) == -1 || fsync(fd) == -1) {
 		json_object_put(o);
 		goto fail;
 	}
@@ -398,7 +379,7 @@ store_log_append(struct job *j, struct json_object *e)
 	clean = redact_mem(s, len, &len);
 	clean = xreallocarray(clean, 1, len + 2);
 	clean[len++] = '\n';
-	r = store_write_all(l->jl_fd, clean, len);
+	r = write_all(l->jl_fd, clean, len);
 	free(clean);
 	if (r == -1) {
 		log_warn("job %s: events.jsonl", j->j_id);

@@ -37,7 +37,6 @@ struct link {
 
 static void	link_beat_cb(int, short, void *);
 static void	link_recv_cb(struct zev *, void *);
-static int	link_write_all(int, const char *, size_t);
 
 /* Standalone mode: messages are printed, one JSON object per line. */
 struct link *
@@ -139,23 +138,6 @@ link_msg(struct link *l, enum proto_type t)
 	return (proto_new(t, ++l->l_seq));
 }
 
-static int
-link_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
 /*
  * Send a message, redacted, and free it.  A message too large for the
  * protocol is a bug in the caller and is dropped with a warning.
@@ -177,7 +159,7 @@ link_send(struct link *l, struct json_object *msg)
 	clean = redact_mem(buf_str(&b), buf_len(&b), &len);
 	if (l->l_sock == NULL) {
 		clean[len++] = '\n';	/* replaces the NUL redact_mem added */
-		r = link_write_all(l->l_fd, clean, len);
+		r = write_all(l->l_fd, clean, len);
 	} else
 		r = zev_send(l->l_zev, NULL, 0, clean, len);
 	if (r == -1)

@@ -26,7 +26,6 @@ static struct json_object *reqlog_tail(struct json_object *);
 static void	reqlog_tail_add(struct json_object *, const char *,
 		    struct json_object *);
 static int	reqlog_is_role(struct json_object *, const char *);
-static int	reqlog_write_all(int, const char *, size_t);
 
 /* Headers worth logging besides every anthropic-* and x-* one. */
 static const char *reqlog_headers[] = {
@@ -134,7 +133,7 @@ reqlog_write(int fd, struct json_object *line)
 	int	 r;
 
 	xasprintf(&text, "%s\n", json_str(line));
-	r = reqlog_write_all(fd, text, strlen(text));
+	r = write_all(fd, text, strlen(text));
 	free(text);
 	return (r);
 }
@@ -149,7 +148,7 @@ reqlog_dump(const char *dir, unsigned int n, const void *body, size_t len,
 
 	xasprintf(&path, "%s/request-%04u.json", dir, n);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1 || reqlog_write_all(fd, body, len) == -1)
+	if (fd == -1 || write_all(fd, body, len) == -1)
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 	else
 		r = 0;
@@ -157,23 +156,6 @@ reqlog_dump(const char *dir, unsigned int n, const void *body, size_t len,
 		close(fd);
 	free(path);
 	return (r);
-}
-
-static int
-reqlog_write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return (0);
 }
 
 static int
