@@ -122,8 +122,9 @@ static struct json_object *worker_secrets(void);
 static int
 worker_rundir(char **cause)
 {
-	const char	*bases[] = { getenv("RUNTIME_DIRECTORY"),
-	    getenv("XDG_RUNTIME_DIR"), getenv("TMPDIR"), "/tmp" };
+	const char	*bases[] = { wk.cfg->c_runtime_dir,
+	    getenv("RUNTIME_DIRECTORY"), getenv("XDG_RUNTIME_DIR"),
+	    getenv("TMPDIR"), "/tmp" };
 	char		*dir;
 	size_t		 i;
 
@@ -131,12 +132,18 @@ worker_rundir(char **cause)
 		if (bases[i] == NULL || bases[i][0] != '/')
 			continue;
 		xasprintf(&dir, "%s/skillbox-XXXXXX", bases[i]);
+		errno = ENAMETOOLONG;
 		if (strlen(dir) + 1 + strlen(WORKER_SOCK) <= WORKER_IPC_MAX &&
 		    mkdtemp(dir) != NULL) {
 			wk.rundir = dir;
 			return (0);
 		}
 		free(dir);
+		if (i == 0) {	/* runtime-dir was set: no fallback */
+			xasprintf(cause, "runtime-dir %s: %s", bases[0],
+			    strerror(errno));
+			return (-1);
+		}
 	}
 	xasprintf(cause, "cannot create a runtime directory");
 	return (-1);
