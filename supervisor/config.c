@@ -28,7 +28,7 @@
 #include "skillboxd.h"
 #include "xmalloc.h"
 
-#define CONF_LINE_MAX	4096		/* bytes in one line of the file */
+#define CONF_LINE_MAX	4096		/* bytes in a line */
 #define CONF_ERRORS_MAX	20		/* errors reported per load */
 #define CONF_SECRET_MAX	4096		/* bytes in one secret */
 
@@ -41,7 +41,7 @@ enum conf_type {
 	CONF_MILLIS,	/* a duration kept in milliseconds: 500ms, 10s */
 	CONF_BYTES,	/* a size kept in bytes: 65536, 64k, 4M */
 	CONF_LEVEL,	/* a log level: its name, or 0 to 3 */
-	CONF_SECRET,	/* the file names a file holding it; the env holds it */
+	CONF_SECRET,	/* file: names a file holding it; env: is it */
 	CONF_TYPE_MAX
 };
 
@@ -148,7 +148,7 @@ static const struct conf_unit conf_units[] = {
 struct conf_load {
 	struct buf	 cl_errs;
 	int		 cl_nerrs;
-	int		 cl_lines[NKEYS];	/* where the file set each key */
+	int		 cl_lines[NKEYS];	/* where each key was set */
 };
 
 static const char *config_levels[] = { "warning", "info", "debug", "trace" };
@@ -156,7 +156,8 @@ static const char *config_levels[] = { "warning", "info", "debug", "trace" };
 /* Secrets taken out of the environment, kept for reloads. */
 static char	*conf_stash[NKEYS];
 
-static void	*conf_field(const struct sv_config *, const struct conf_key *);
+static void	*conf_field(const struct sv_config *,
+		    const struct conf_key *);
 static int	 conf_is_text(const struct conf_key *);
 static size_t	 conf_size(const struct conf_key *);
 static void	 conf_error(struct conf_load *, const char *, ...)
@@ -165,8 +166,8 @@ static int	 conf_number(const struct conf_key *, const char *, int64_t *,
 		    char **);
 static void	 conf_format_number(const struct conf_key *, int64_t,
 		    struct buf *);
-static int	 conf_format(const struct sv_config *, const struct conf_key *,
-		    struct buf *);
+static int	 conf_format(const struct sv_config *,
+		    const struct conf_key *, struct buf *);
 static int	 conf_read_secret(const char *, char **, char **);
 static int	 conf_set_string(struct sv_config *, const struct conf_key *,
 		    const char *, int, char **);

@@ -27,16 +27,16 @@
 #include "skillboxd.h"
 #include "xmalloc.h"
 
-#define SDNOTIFY_STATUS_S	2	/* status refresh without a watchdog */
+#define SDNOTIFY_STATUS_S	2	/* status refresh, no watchdog */
 
 static struct {
 	int			 fd;
 	struct sockaddr_un	 sun;
 	socklen_t		 sunlen;
 	struct event		*timer;
-	int			 watchdog;	/* WATCHDOG=1 on each tick */
+	int			 watchdog;	/* ping on each tick */
 	sdnotify_status_fn	 status;
-	char			*last;		/* the last STATUS= sent */
+	char			*last;		/* last STATUS= */
 } sdn = { .fd = -1 };
 
 static int	sdnotify_address(const char *);

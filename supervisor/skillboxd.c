@@ -30,8 +30,8 @@ static struct {
 	struct tr_stdio		*stdio;
 	struct event		*sigs[5];
 	int			 stopping;
-	const char		*conf;		/* -f, else CONFIG_FILE */
-	int			 conf_given;	/* -f: the file must exist */
+	const char		*conf;		/* -f or CONFIG_FILE */
+	int			 conf_given;	/* -f: must exist */
 	int			 check;		/* -n */
 	int			 verbose;	/* how many -v */
 } sv;

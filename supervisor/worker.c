@@ -51,7 +51,7 @@ static struct {
 	char			*endpoint;
 	struct event		*beat;
 	char			*envp[WORKER_ENV_MAX];
-	size_t			 envlevel;	/* SKILLBOX_LOG_LEVEL in envp */
+	size_t			 envlevel;	/* its log level */
 	size_t			 counts[WORKER_KIND_MAX];
 	LIST_HEAD(, worker)	 all;
 } wk;

@@ -116,10 +116,10 @@ error_of(const char *text)
 	return (msg);
 }
 
-#define ck_error(text, want) do {					\
-	char	*e_ = error_of(text);					\
-	ck_assert_str_eq(e_, want);					\
-	free(e_);							\
+#define ck_error(text, want) do {				\
+	char	*e_ = error_of(text);				\
+	ck_assert_str_eq(e_, want);				\
+	free(e_);						\
 } while (0)
 
 START_TEST(test_defaults)
@@ -422,7 +422,8 @@ START_TEST(test_credentials)
 	ck_assert_str_eq(cfg.c_e2b_api_key, "e2b_from_credential_1");
 	ck_assert_str_eq(cfg.c_git_token, "ghp_from_the_file_333");
 	ck_assert_ptr_null(cfg.c_anthropic_api_key);
-	ck_assert_ptr_nonnull(strstr(cfg.c_token_file, "/creds/skillbox-token"));
+	ck_assert_ptr_nonnull(strstr(cfg.c_token_file,
+	    "/creds/skillbox-token"));
 	config_clear(&cfg);
 
 	free(put("creds/anthropic-api-key", ""));
