@@ -22,6 +22,7 @@
 #include "log.h"
 #include "redact.h"
 #include "skillboxd.h"
+#include "xmalloc.h"
 
 static struct {
 	struct event_base	*base;
@@ -29,6 +30,10 @@ static struct {
 	struct tr_stdio		*stdio;
 	struct event		*sigs[5];
 	int			 stopping;
+	const char		*conf;		/* -f or CONFIG_FILE */
+	int			 conf_given;	/* -f: must exist */
+	int			 check;		/* -n */
+	int			 verbose;	/* how many -v */
 } sv;
 
 static void	usage(void) __attribute__((__noreturn__));
@@ -39,11 +44,16 @@ static void	sv_signal_cb(int, short, void *);
 static struct event_base *sv_base(void);
 static int	sv_protocol_fd(void);
 static int	sv_options(int, char **);
+static int	sv_configure(struct sv_config *, char **);
+static int	sv_check(void);
+static void	sv_reload(void);
+static char	*sv_status(void);
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: skillboxd [-dv] --stdio\n"
+	fprintf(stderr, "usage: skillboxd [-dv] [-f file] --stdio\n"
+	    "       skillboxd -n [-v] [-f file]\n"
 	    "       skillboxd --help | --version\n");
 	exit(EX_USAGE);
 }
@@ -56,6 +66,7 @@ sv_stop(const char *why)
 		return;
 	sv.stopping = 1;
 	log_info("shutting down: %s", why);
+	sdnotify_stopping();
 	sched_shutdown(sv_stopped);
 }
 
@@ -84,7 +95,7 @@ sv_signal_cb(int sig, short what, void *arg)
 		sv_stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		break;
 	case SIGHUP:
-		log_info("SIGHUP: there is no configuration file to reload");
+		sv_reload();
 		break;
 	default:
 		break;
@@ -137,26 +148,39 @@ sv_options(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int	ch, stdio = 0, level = LOG_LEVEL_INFO;
+	int	ch, stdio = 0;
 
-	while ((ch = getopt_long(argc, argv, "dv", longopts, NULL)) != -1) {
+	sv.conf = CONFIG_FILE;
+	while ((ch = getopt_long(argc, argv, "df:nv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
 			stdio = 1;
 			break;
 		case 'd':
 			break;
+		case 'f':
+			sv.conf = optarg;
+			sv.conf_given = 1;
+			break;
+		case 'n':
+			sv.check = 1;
+			break;
 		case 'v':
-			level++;
+			sv.verbose++;
 			break;
 		case 'h':
 			printf("skillboxd %s: an MCP server that runs coding "
 			    "jobs in sandboxes\n", PACKAGE_VERSION);
-			printf("usage: skillboxd [-dv] --stdio\n"
+			printf("usage: skillboxd [-dv] [-f file] --stdio\n"
+			    "       skillboxd -n [-v] [-f file]\n"
 			    "  --stdio    serve MCP on stdin and stdout\n"
 			    "  -d         stay in the foreground, log to "
 			    "stderr (always so with --stdio)\n"
-			    "  -v         log more (repeat for more)\n");
+			    "  -f file    read this configuration file "
+			    "(default %s)\n"
+			    "  -n         check the configuration and exit\n"
+			    "  -v         log more (repeat for more); with -n, "
+			    "print the settings\n", CONFIG_FILE);
 			exit(0);
 		case 'V':
 			printf("skillboxd %s\n", PACKAGE_VERSION);
@@ -165,9 +189,75 @@ sv_options(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || !stdio)
+	if (optind != argc || stdio == sv.check)
 		usage();
-	return (level);
+	return (LOG_LEVEL_INFO + (sv.check ? 0 : sv.verbose));
+}
+
+/* Load the settings; the command line goes over the file and environment. */
+static int
+sv_configure(struct sv_config *cfg, char **cause)
+{
+	if (config_load(cfg, sv.conf, sv.conf_given, cause) == -1)
+		return (-1);
+	if (sv.verbose > 0 && !sv.check)
+		cfg->c_log_level = LOG_LEVEL_INFO + sv.verbose;
+	return (0);
+}
+
+/* -n: check the configuration; with -v, print the effective settings. */
+static int
+sv_check(void)
+{
+	struct sv_config	 cfg;
+	struct buf		 out;
+	char			*cause = NULL;
+
+	if (sv_configure(&cfg, &cause) == -1) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return (1);
+	}
+	if (sv.verbose > 0) {
+		buf_init(&out, 1024 * 1024);
+		config_print(&cfg, &out);
+		fputs(buf_str(&out), stdout);
+		buf_free(&out);
+	}
+	config_clear(&cfg);
+	fprintf(stderr, "configuration OK\n");
+	return (0);
+}
+
+/* SIGHUP: re-read the settings; keep the running ones if there are errors. */
+static void
+sv_reload(void)
+{
+	struct sv_config	 fresh;
+	char			*cause = NULL;
+
+	sdnotify_reloading();
+	if (sv_configure(&fresh, &cause) == -1) {
+		config_log_errors(cause);
+		log_warnx("%s has errors, not reloading", sv.conf);
+		free(cause);
+	} else {
+		config_swap(&sv.cfg, &fresh);
+		log_setlevel(sv.cfg.c_log_level);
+		log_info("configuration reloaded");
+	}
+	sdnotify_ready();
+}
+
+/* What systemd shows in "systemctl status". */
+static char *
+sv_status(void)
+{
+	char	*s;
+
+	xasprintf(&s, "%zu running, %zu queued", sched_running(),
+	    sched_queued());
+	return (s);
 }
 
 int
@@ -181,10 +271,16 @@ main(int argc, char **argv)
 	log_init(LOG_TO_STDERR, sv_options(argc, argv), LOG_DAEMON);
 	log_procinit("skillboxd");
 	log_setredact(redact);
+	if (sv.check)
+		exit(sv_check());
 	signal(SIGPIPE, SIG_IGN);
 	outfd = sv_protocol_fd();
-	if (config_load(&sv.cfg, &cause) == -1)
-		fatalx("%s", cause);
+	if (sv_configure(&sv.cfg, &cause) == -1) {
+		config_log_errors(cause);
+		log_warnx("cannot start: the configuration has errors");
+		exit(EX_CONFIG);
+	}
+	log_setlevel(sv.cfg.c_log_level);
 	if (store_init(sv.cfg.c_state_dir, &cause) == -1)
 		fatalx("state directory: %s", cause);
 	sv.base = sv_base();
@@ -193,6 +289,7 @@ main(int argc, char **argv)
 		    NULL);
 		evsignal_add(sv.sigs[i], NULL);
 	}
+	sdnotify_init(sv.base, sv_status);
 	pack_init(sv.cfg.c_skills_dir);
 	jobs_init();
 	mcp_init();
@@ -203,6 +300,7 @@ main(int argc, char **argv)
 	sv.stdio = tr_stdio_new(sv.base, STDIN_FILENO, outfd, sv_eof);
 	log_info("serving MCP on stdio (state in %s, at most %lld jobs)",
 	    store_dir(), (long long)sv.cfg.c_max_jobs);
+	sdnotify_ready();
 
 	event_base_dispatch(sv.base);
 
@@ -215,8 +313,10 @@ main(int argc, char **argv)
 	pack_init(NULL);
 	for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
 		event_free(sv.sigs[i]);
+	sdnotify_fini();
 	event_base_free(sv.base);
 	config_clear(&sv.cfg);
+	config_fini();
 	redact_clear();
 	log_info("exiting");
 	return (0);

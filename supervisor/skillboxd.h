@@ -28,12 +28,16 @@ struct worker;
 /* config.c */
 
 /*
- * Settings, from the environment (a config file comes later).  The
- * HTTP ones are read by the Streamable HTTP transport (skillboxd
- * --listen); a stdio launch ignores them.
+ * Settings: defaults < skillbox.conf < the environment < the command
+ * line; each comment names the variable (the file's keywords are in
+ * config.c and skillbox.conf(5)).  The HTTP ones are read by the
+ * Streamable HTTP transport (skillboxd --listen); a stdio launch ignores
+ * them.  A reload (SIGHUP) never changes those config.c marks as needing
+ * a restart: state and runtime dirs, skills dir, queue-max, the HTTP ones.
  */
 struct sv_config {
 	char	*c_state_dir;		/* SKILLBOX_STATE_DIR */
+	char	*c_runtime_dir;		/* SKILLBOX_RUNTIME_DIR, or NULL */
 	char	*c_worker_path;		/* SKILLBOX_WORKER */
 	char	*c_skills_dir;		/* SKILLBOX_SKILLS_DIR */
 	char	*c_allowed_roots;	/* SKILLBOX_ALLOWED_ROOTS */
@@ -58,12 +62,32 @@ struct sv_config {
 	int64_t	 c_http_body_max;	/* SKILLBOX_HTTP_BODY_MAX: bytes */
 	int64_t	 c_http_timeout_s;	/* SKILLBOX_HTTP_TIMEOUT_S: reads */
 	int64_t	 c_max_sessions;	/* SKILLBOX_MAX_SESSIONS */
-	int	 c_log_level;		/* LOG_LEVEL_* */
+	int	 c_log_level;		/* SKILLBOX_LOG_LEVEL: LOG_LEVEL_* */
 };
 
-int		 config_load(struct sv_config *, char **);
+/* Read when it exists, unless -f names another file. */
+#define CONFIG_FILE	SKILLBOX_SYSCONFDIR "/skillbox/skillbox.conf"
+
+int		 config_load(struct sv_config *, const char *, int, char **);
+void		 config_swap(struct sv_config *, struct sv_config *);
+void		 config_print(const struct sv_config *, struct buf *);
+void		 config_log_errors(const char *);
 void		 config_clear(struct sv_config *);
+void		 config_fini(void);
 const char	*config_log_level_name(int);
+
+/* sd_notify.c */
+
+/* The STATUS= text, allocated; asked for on each timer tick. */
+typedef char	*(*sdnotify_status_fn)(void);
+
+int		 sdnotify_init(struct event_base *, sdnotify_status_fn);
+void		 sdnotify_send(const char *, ...)
+		     __attribute__((__format__(printf, 1, 2)));
+void		 sdnotify_ready(void);
+void		 sdnotify_reloading(void);
+void		 sdnotify_stopping(void);
+void		 sdnotify_fini(void);
 
 /* job.c */
 

@@ -51,6 +51,7 @@ static struct {
 	char			*endpoint;
 	struct event		*beat;
 	char			*envp[WORKER_ENV_MAX];
+	size_t			 envlevel;	/* its log level */
 	size_t			 counts[WORKER_KIND_MAX];
 	LIST_HEAD(, worker)	 all;
 } wk;
@@ -102,6 +103,7 @@ static const struct {
 static int	worker_rundir(char **);
 static int	worker_socket(char **);
 static void	worker_env(void);
+static void	worker_env_level(void);
 static void	worker_child(char **, int, const sigset_t *, pid_t)
 		    __attribute__((__noreturn__));
 static void	worker_recv_cb(struct zev *, void *);
@@ -122,8 +124,9 @@ static struct json_object *worker_secrets(void);
 static int
 worker_rundir(char **cause)
 {
-	const char	*bases[] = { getenv("RUNTIME_DIRECTORY"),
-	    getenv("XDG_RUNTIME_DIR"), getenv("TMPDIR"), "/tmp" };
+	const char	*bases[] = { wk.cfg->c_runtime_dir,
+	    getenv("RUNTIME_DIRECTORY"), getenv("XDG_RUNTIME_DIR"),
+	    getenv("TMPDIR"), "/tmp" };
 	char		*dir;
 	size_t		 i;
 
@@ -131,12 +134,18 @@ worker_rundir(char **cause)
 		if (bases[i] == NULL || bases[i][0] != '/')
 			continue;
 		xasprintf(&dir, "%s/skillbox-XXXXXX", bases[i]);
+		errno = ENAMETOOLONG;
 		if (strlen(dir) + 1 + strlen(WORKER_SOCK) <= WORKER_IPC_MAX &&
 		    mkdtemp(dir) != NULL) {
 			wk.rundir = dir;
 			return (0);
 		}
 		free(dir);
+		if (i == 0) {	/* runtime-dir was set: no fallback */
+			xasprintf(cause, "runtime-dir %s: %s", bases[0],
+			    strerror(errno));
+			return (-1);
+		}
 	}
 	xasprintf(cause, "cannot create a runtime directory");
 	return (-1);
@@ -184,9 +193,18 @@ worker_env(void)
 			xasprintf(&wk.envp[n++], "%s=%s", pass[i], v);
 	if (getenv("PATH") == NULL)
 		wk.envp[n++] = xstrdup("PATH=/usr/bin:/bin");
-	xasprintf(&wk.envp[n++], "SKILLBOX_LOG_LEVEL=%s",
-	    config_log_level_name(wk.cfg->c_log_level));
+	wk.envlevel = n++;
 	wk.envp[n] = NULL;
+	worker_env_level();
+}
+
+/* The log level as skillbox-worker reads it: a number; reloads change it. */
+static void
+worker_env_level(void)
+{
+	free(wk.envp[wk.envlevel]);
+	xasprintf(&wk.envp[wk.envlevel], "SKILLBOX_LOG_LEVEL=%d",
+	    wk.cfg->c_log_level);
 }
 
 /* Set up the runtime directory and the ROUTER; done is told of each end. */
@@ -345,6 +363,7 @@ worker_spawn(struct worker *w, char **cause)
 	int64_t		 ms;
 	pid_t		 pid, parent = getpid();
 
+	worker_env_level();
 	argv[n++] = wk.cfg->c_worker_path;
 	argv[n++] = (char *)"--connect";
 	argv[n++] = wk.endpoint;

@@ -300,6 +300,44 @@ START_TEST(test_sched_recover)
 }
 END_TEST
 
+/* Whether a file holds exactly text (and a newline). */
+static int
+file_is(const char *path, const char *text)
+{
+	char	 line[64] = "";
+	FILE	*f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (0);
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	return (strcmp(line, text) == 0);
+}
+
+/* Workers get the log level as a number, as it is when they start. */
+START_TEST(test_sched_log_level)
+{
+	char	*cause = NULL, *body, *path;
+	int	 created;
+
+	xasprintf(&path, "%s/level", dir);
+	xasprintf(&body, "echo \"$SKILLBOX_LOG_LEVEL\" >%s.tmp && "
+	    "mv %s.tmp %s; exec sleep 30", path, path, path);
+	free(cfg.c_worker_path);
+	cfg.c_worker_path = script(body);
+	cfg.c_log_level = 1;
+	ck_assert_ptr_nonnull(submit("", &created, &cause));
+	RUN_UNTIL(file_is(path, "1"));
+	cfg.c_log_level = 3;	/* as a reload would */
+	ck_assert_ptr_nonnull(submit("", &created, &cause));
+	RUN_UNTIL(file_is(path, "3"));
+	free(body);
+	free(path);
+}
+END_TEST
+
 Suite *
 sched_suite(void)
 {
@@ -314,6 +352,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_sched_shutdown);
 	tcase_add_test(tc, test_sched_recover);
 	tcase_add_test(tc, test_sched_deadline);
+	tcase_add_test(tc, test_sched_log_level);
 	suite_add_tcase(s, tc);
 	return (s);
 }

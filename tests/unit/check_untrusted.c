@@ -1,7 +1,6 @@
 /*
  * The untrusted-content envelope (one tag per response, defused tags
- * inside, cleaning and truncation before wrapping), list cursors and
- * settings.
+ * inside, cleaning and truncation before wrapping) and list cursors.
  */
 #include "config.h"
 
@@ -87,35 +86,6 @@ START_TEST(test_cursor)
 }
 END_TEST
 
-START_TEST(test_config_env)
-{
-	struct sv_config	 cfg;
-	char			*cause = NULL;
-
-	setenv("SKILLBOX_STATE_DIR", "/tmp/x", 1);
-	setenv("SKILLBOX_MAX_JOBS", "0", 1);
-	ck_assert_int_eq(config_load(&cfg, &cause), -1);
-	ck_assert_ptr_nonnull(strstr(cause, "SKILLBOX_MAX_JOBS"));
-	free(cause);
-	cause = NULL;
-	config_clear(&cfg);
-	setenv("SKILLBOX_MAX_JOBS", "4x", 1);
-	ck_assert_int_eq(config_load(&cfg, &cause), -1);
-	free(cause);
-	config_clear(&cfg);
-	setenv("SKILLBOX_MAX_JOBS", "7", 1);
-	setenv("ANTHROPIC_API_KEY", "sk-ant-secret-abcdef", 1);
-	ck_assert_int_eq(config_load(&cfg, &cause), 0);
-	ck_assert_int_eq(cfg.c_max_jobs, 7);
-	ck_assert_int_eq(cfg.c_queue_max, 256);
-	ck_assert_str_eq(cfg.c_template, "claude");
-	ck_assert_str_eq(cfg.c_anthropic_api_key, "sk-ant-secret-abcdef");
-	/* Taken out of the environment, so nothing started inherits it. */
-	ck_assert_ptr_null(getenv("ANTHROPIC_API_KEY"));
-	config_clear(&cfg);
-}
-END_TEST
-
 Suite *
 untrusted_suite(void)
 {
@@ -126,7 +96,6 @@ untrusted_suite(void)
 	tcase_add_test(tc, test_untrusted_wrap);
 	tcase_add_test(tc, test_untrusted_clean);
 	tcase_add_test(tc, test_cursor);
-	tcase_add_test(tc, test_config_env);
 	suite_add_tcase(s, tc);
 	return (s);
 }
