@@ -529,8 +529,9 @@ bundle_write(struct bundle *b, size_t max, char **data, size_t *len,
 	bundle_add_parents(b);
 	a = archive_write_new();
 	if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
-	    archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_set_options(a, "gzip:!timestamp") != ARCHIVE_OK ||
+	    archive_write_set_format_gnutar(a) != ARCHIVE_OK ||
+	    archive_write_set_options(a, "gzip:!timestamp,"
+	    "gzip:compression-level=1") != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
 	    archive_write_open(a, &bo, NULL, bundle_out_cb, NULL) !=
 	    ARCHIVE_OK)

@@ -142,6 +142,35 @@ START_TEST(test_bundle_contents)
 }
 END_TEST
 
+/* Long paths and names outside ASCII come back byte for byte. */
+START_TEST(test_bundle_long_names)
+{
+	struct bundle		*b = bundle_new();
+	struct archive		*a;
+	struct archive_entry	*ae;
+	char			 path[400], *data, *cause = NULL;
+	size_t			 len, i;
+	int			 found = 0;
+
+	for (i = 0; i < 290; i += 10)
+		memcpy(path + i, "deep/dir-/", 10);
+	strcpy(path + 290, "caf\xc3\xa9-\xff.txt");
+	ck_assert_int_eq(bundle_add_file(b, path, "x", 1, 0, &cause), 0);
+	ck_assert_int_eq(bundle_write(b, 1 << 20, &data, &len, &cause), 0);
+	a = archive_read_new();
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_tar(a);
+	ck_assert_int_eq(archive_read_open_memory(a, data, len), ARCHIVE_OK);
+	while (archive_read_next_header(a, &ae) == ARCHIVE_OK)
+		if (strcmp(archive_entry_pathname(ae), path) == 0)
+			found = 1;
+	ck_assert(found);
+	archive_read_free(a);
+	bundle_free(&b);
+	free(data);
+}
+END_TEST
+
 /* Same inputs, same bytes, whatever the mtimes or the order of adding. */
 START_TEST(test_bundle_deterministic)
 {
@@ -280,6 +309,7 @@ bundle_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_bundle_contents);
 	tcase_add_test(tc, test_bundle_deterministic);
+	tcase_add_test(tc, test_bundle_long_names);
 	tcase_add_test(tc, test_bundle_repo);
 	tcase_add_test(tc, test_bundle_limits);
 	tcase_add_test(tc, test_bundle_repo_cap);
