@@ -112,23 +112,28 @@ export async function benchHeld({ runs, held, total, calls }) {
   };
 }
 
-// The largest total PSS of pid and its children seen while the promise
-// runs, sampled every `every` ms: { pss_kib, processes }.
+// The total PSS (KiB) of pid and its children, and how many they are.
+function totalPss(pid) {
+  let kids = [];
+  try {
+    kids = children(pid);
+  } catch {
+    // gone
+  }
+  const ms = [pid, ...kids].map(memory).filter(Boolean);
+  return { pss_kib: ms.reduce((n, m) => n + m.pss, 0),
+    processes: ms.length };
+}
+
+// The largest totalPss(pid) seen while the promise runs, sampled every
+// `every` ms; resolves with { value, peak }.
 async function peakPss(pid, promise, every = 100) {
   let peak = { pss_kib: 0, processes: 0 };
   let done = false;
   const sampler = (async () => {
     while (!done) {
-      const pids = [pid, ...(() => {
-        try {
-          return children(pid);
-        } catch {
-          return [];
-        }
-      })()];
-      const ms = pids.map(memory).filter(Boolean);
-      const sum = ms.reduce((n, m) => n + m.pss, 0);
-      if (sum > peak.pss_kib) peak = { pss_kib: sum, processes: ms.length };
+      const t = totalPss(pid);
+      if (t.pss_kib > peak.pss_kib) peak = t;
       await sleep(every);
     }
   })();
@@ -140,31 +145,45 @@ async function peakPss(pid, promise, every = 100) {
   }
 }
 
-// Batches of c jobs at once through skillboxd (at most c workers): per
-// batch, the CPU of skillboxd and its reaped workers per job.
+// Batches of c jobs at once, one after the other; per batch, the CPU of
+// skillboxd and of its reaped workers per job.
+async function runBatches(sb, c, batches) {
+  const per = [];
+  for (let b = 0; b < batches; b++) {
+    const c0 = cpu(sb.pid);
+    const t0 = performance.now();
+    const ids = await sb.submit(c);
+    const views = await Promise.all(ids.map((id) => sb.done(id)));
+    const wall = performance.now() - t0;
+    await sb.reaped();
+    const c1 = cpu(sb.pid);
+    const bad = views.filter((v) => v.state !== 'succeeded');
+    if (bad.length > 0)
+      throw new Error(`${bad.length} jobs ${bad[0].state}: ${bad[0].reason}`);
+    per.push({ batch_wall_ms: round(wall), cpu_ms_per_job: round((c1.self +
+      c1.children - c0.self - c0.children) / c, 2),
+    supervisor_cpu_ms_per_job: round((c1.self - c0.self) / c, 2) });
+  }
+  return per;
+}
+
+// skillboxd with at most c workers: the batches (their CPU, peak PSS and
+// E2B requests), then c jobs held in flight, their agents waiting, for
+// the total PSS of skillboxd and its c workers.
 async function skillboxBatches(local, { concurrency: c, batches }) {
   const sb = await startSkillbox(local, { maxJobs: c });
-  const per = [];
-  const run = async () => {
-    for (let b = 0; b < batches; b++) {
-      const c0 = cpu(sb.pid);
-      const t0 = performance.now();
-      const ids = await sb.submit(c);
-      const views = await Promise.all(ids.map((id) => sb.done(id)));
-      const wall = performance.now() - t0;
-      await sb.reaped();
-      const c1 = cpu(sb.pid);
-      const bad = views.filter((v) => v.state !== 'succeeded');
-      if (bad.length > 0)
-        throw new Error(`${bad.length} jobs ${bad[0].state}: ${bad[0].reason}`);
-      per.push({ batch_wall_ms: round(wall), cpu_ms_per_job: round((c1.self +
-        c1.children - c0.self - c0.children) / c, 2),
-      supervisor_cpu_ms_per_job: round((c1.self - c0.self) / c, 2) });
-    }
-  };
   try {
-    const { peak } = await peakPss(sb.pid, run());
-    return { per_batch: per, peak };
+    const r = await countRequests(local, c * batches, () =>
+      peakPss(sb.pid, runBatches(sb, c, batches)));
+    await sb.submit(c, SLEEPER);
+    await sb.running(c);
+    let held = { pss_kib: 0 };
+    for (let i = 0; i < 5; i++, await sleep(200)) {
+      const t = totalPss(sb.pid);
+      if (t.pss_kib > held.pss_kib) held = t;
+    }
+    return { per_batch: r.value, peak: r.peak, held,
+      requests_per_job: r.requests_per_job, routes: r.routes };
   } finally {
     await sb.stop();
   }
@@ -209,12 +228,12 @@ export async function benchPipeline({ peer, runs, concurrency, batches }) {
     const local = await startLocal();
     try {
       const sides = [
-        ['sdk', () => peerBatches(dir, local, opt)],
+        ['sdk', () => countRequests(local, jobs, () =>
+          peerBatches(dir, local, opt))],
         ['skillbox', () => skillboxBatches(local, opt)],
       ];
       if (r % 2) sides.reverse();
-      for (const [name, fn] of sides)
-        per[name].push(await countRequests(local, jobs, fn));
+      for (const [name, fn] of sides) per[name].push(await fn());
     } finally {
       await local.waitNoSandboxes(60000);
       await local.stop();
@@ -239,11 +258,17 @@ function summarizePipeline(per, opt) {
   const out = { ...opt, skillbox: side(per.skillbox), sdk: side(per.sdk) };
   out.skillbox.supervisor_cpu_ms_per_job = stats(per.skillbox.map((x) =>
     warm(x.per_batch, 'supervisor_cpu_ms_per_job')));
+  out.skillbox.held_pss_mib = stats(per.skillbox.map((x) =>
+    mib(x.held.pss_kib)));
+  out.skillbox.held_processes = stats(per.skillbox.map((x) =>
+    x.held.processes));
   out.sdk.vmhwm_mib = stats(per.sdk.map((x) => mib(x.vmhwm_kib)));
   const f = (name, key) => per[name].map((x) => warm(x.per_batch, key));
   out.ratio = {
     cpu_ms_per_job: ratios(f('skillbox', 'cpu_ms_per_job'),
       f('sdk', 'cpu_ms_per_job')),
+    held_pss: ratios(per.skillbox.map((x) => x.held.pss_kib),
+      per.sdk.map((x) => x.peak.pss_kib)),
     peak_pss: ratios(per.skillbox.map((x) => x.peak.pss_kib),
       per.sdk.map((x) => x.peak.pss_kib)),
     requests_per_job: ratios(per.skillbox.map((x) => x.requests_per_job),
