@@ -134,17 +134,6 @@ export function cpu(pid) {
   return { self: (f[11] + f[12]) * ms, children: (f[13] + f[14]) * ms };
 }
 
-// CPU time the whole machine has been busy (every CPU, every process),
-// in ms, from /proc/stat.
-export function machineBusy() {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim()
-    .split(/\s+/).slice(1).map(Number);
-  const idle = f[3] + f[4];
-  const ticks = f.slice(0, 8).reduce((a, b) => a + b, 0) - idle;
-  cpu(process.pid);	// sets clkTck
-  return ticks * 1000 / clkTck;
-}
-
 // The live children of a process.
 export function children(pid) {
   const out = [];

@@ -15,8 +15,8 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import {
-  children, cpu, machineBusy, mappings, memory, pct, ratios, round, sleep,
-  stageDrivers, stats, status,
+  children, cpu, mappings, memory, pct, ratios, round, sleep, stageDrivers,
+  stats, status,
 } from './bench.mjs';
 import { startLocal, startSkillbox, SLEEPER } from './stack.mjs';
 
@@ -277,32 +277,69 @@ function summarizePipeline(per, opt) {
   return out;
 }
 
-// One run of many short jobs, at most maxJobs at once.  The sandboxes'
-// processes cannot be counted one by one (a killed sandbox's PID
+// The CPU of e2b-local's sandboxes, in ms.  A killed sandbox's PID
 // namespace is torn down without its processes' times reaching any
-// parent), so they are what is left of the machine's busy time once
-// the programs counted here and the background load (measured just
-// before) are taken out; other work on the machine lands there too.
+// parent, so each sandbox's agent (which reaps every command it runs) is
+// read every `every` ms and its last value kept; the outer bwrap
+// processes are reaped by e2b-local and counted there.
+class SandboxMeter {
+  constructor(pid, every = 50) {
+    this.pid = pid;
+    this.seen = new Map();
+    this.done = false;
+    this.loop = (async () => {
+      while (!this.done) {
+        this.sample();
+        await sleep(every);
+      }
+    })();
+  }
+
+  // Read every agent below e2b-local (e2b-local, bwrap, bwrap, agent).
+  sample() {
+    const below = (pids) => pids.flatMap((p) => {
+      try {
+        return children(p);
+      } catch {
+        return [];
+      }
+    });
+    for (const p of below(below(below([this.pid])))) {
+      try {
+        const c = cpu(p);
+        this.seen.set(p, c.self + c.children);
+      } catch {
+        // gone since
+      }
+    }
+  }
+
+  async stop() {
+    this.done = true;
+    await this.loop;
+    let n = 0;
+    for (const v of this.seen.values()) n += v;
+    return n;
+  }
+}
+
+// One run of many short jobs, at most maxJobs at once.
 async function rateRun({ jobs, maxJobs }) {
   const local = await startLocal();
   const sb = await startSkillbox(local, { maxJobs });
   try {
     const snap = () => ({ e2bl: cpu(local.child.pid), sbx: cpu(sb.pid),
-      client: process.cpuUsage(), busy: machineBusy(),
-      t: performance.now() });
-    const idle = snap();
-    await sleep(2000);
+      client: process.cpuUsage() });
     const a = snap();
+    const meter = new SandboxMeter(local.child.pid);
+    const t0 = performance.now();
     const ids = await sb.submit(jobs);
     const views = await Promise.all(ids.map((id) => sb.done(id)));
-    const wall = performance.now() - a.t;
+    const wall = performance.now() - t0;
     await sb.reaped();
     await local.waitNoSandboxes(60000);
+    const agents = await meter.stop();
     const b = snap();
-    const d = (x, y) => y.e2bl.self - x.e2bl.self + y.sbx.self - x.sbx.self +
-      y.sbx.children - x.sbx.children + (y.client.user + y.client.system -
-      x.client.user - x.client.system) / 1000;
-    const background = (a.busy - idle.busy - d(idle, a)) / (a.t - idle.t);
     const each = (ms) => round(ms / jobs, 2);
     const phases = {};
     for (const k of Object.keys(views[0].timings_ms || {}))
@@ -311,14 +348,12 @@ async function rateRun({ jobs, maxJobs }) {
       jobs_per_s: round(jobs / wall * 1000, 2),
       succeeded: views.filter((v) => v.state === 'succeeded').length,
       cpu_ms_per_job: {
-        e2b_local: each(b.e2bl.self - a.e2bl.self),
         skillboxd: each(b.sbx.self - a.sbx.self),
         workers: each(b.sbx.children - a.sbx.children),
+        e2b_local: each(b.e2bl.self - a.e2bl.self),
+        sandboxes: each(agents + b.e2bl.children - a.e2bl.children),
         client: each((b.client.user + b.client.system - a.client.user -
           a.client.system) / 1000),
-        sandboxes_and_rest: each(b.busy - a.busy - d(a, b) -
-          Math.max(0, background) * (b.t - a.t)),
-        background: each(Math.max(0, background) * (b.t - a.t)),
       },
       cpu_capacity_ms_per_job: each(wall * os.cpus().length),
       phases_ms: phases,
@@ -342,6 +377,8 @@ export async function benchRate({ runs, jobs, maxJobs }) {
     out.cpu_ms_per_job[k] = stats(per.map((x) => x.cpu_ms_per_job[k]));
   out.cpu_capacity_ms_per_job = stats(per.map((x) =>
     x.cpu_capacity_ms_per_job));
+  out.cpu_counted_ms_per_job = stats(per.map((x) => round(Object.values(
+    x.cpu_ms_per_job).reduce((n, v) => n + v, 0))));
   for (const k of Object.keys(per[0].phases_ms))
     out.phases_ms[k] = stats(per.map((x) => x.phases_ms[k]));
   return out;

@@ -114,10 +114,10 @@ function rateRows(t) {
     ['CPU per job (ms): skillboxd', fmt(c.skillboxd)],
     ['  workers', fmt(c.workers)],
     ['  e2b-local itself', fmt(c.e2b_local)],
-    ['  sandboxes (machine busy, less the rest)', fmt(c.sandboxes_and_rest)],
-    ['  the MCP client (node)', fmt(c.client)],
-    ['  background load, measured before', fmt(c.background)],
-    ['  all the CPUs of the machine could give', fmt(
+    ['  its sandboxes (bwrap, shells, git...)', fmt(c.sandboxes)],
+    ['  the MCP client and this bench (node)', fmt(c.client)],
+    ['  all of these', fmt(t.cpu_counted_ms_per_job)],
+    ['  what the machine\'s CPUs could give', fmt(
       t.cpu_capacity_ms_per_job)],
   ];
   for (const [k, v] of Object.entries(t.phases_ms))
