@@ -15,24 +15,16 @@ import { builddir, startE2bLocal } from '../integration/lib/e2b-local.mjs';
 import {
   fakeClaudeTemplate, fixtureRepo, scenario, tempDir, workerPath, srcdir,
 } from '../integration/lib/worker.mjs';
+import { fmt, sanitized as isSanitized, stats } from './bench.mjs';
 
 const RUNS = Number(process.env.RUNS || 5);
 const rusage = path.join(builddir(), 'tests', 'bench', 'bench-rusage');
 
-const sanitized = execFileSync('ldd', [workerPath()]).toString()
-  .includes('libasan');
+const sanitized = isSanitized(workerPath());
 if (sanitized) {
   console.log('warning: this worker is built with sanitizers; ' +
     'the figures mean little (configure without --enable-sanitizers)');
 }
-
-const stats = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { min: s[0], median: s[Math.floor((s.length - 1) / 2)],
-    max: s[s.length - 1] };
-};
-const fmt = ({ min, median, max }, unit) =>
-  `${min} / ${median} / ${max} ${unit}`;
 
 const local = await startE2bLocal({ templates: { claude: fakeClaudeTemplate() } });
 
