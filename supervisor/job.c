@@ -306,8 +306,11 @@ job_announce(struct job *j, enum job_change what)
 
 /*
  * Move a job to a new state.  States only move forward and a terminal
- * state is final: -1 with EINVAL otherwise.  The change is persisted and
- * logged before it is announced.
+ * state is final: -1 with EINVAL otherwise.  The change is persisted
+ * before it is announced: every change in the job's log, and job.json
+ * rewritten for a terminal state (submission and the sandbox are saved
+ * where they happen).  A restart turns an unfinished job interrupted,
+ * so the phases between need not cost a rewrite each.
  */
 int
 job_set_state(struct job *j, enum job_state st, const char *reason)
@@ -328,9 +331,10 @@ job_set_state(struct job *j, enum job_state st, const char *reason)
 	j->j_updated = now;
 	if (st == JOB_STARTING)
 		j->j_started = now;
-	if (job_state_terminal(st))
+	if (job_state_terminal(st)) {
 		j->j_finished = now;
-	job_save(j);
+		job_save(j);
+	}
 	e = json_object_new_object();
 	json_add_string(e, "state", job_state_name(st));
 	if (reason != NULL)

@@ -37,6 +37,7 @@ static void	sched_kick_cb(int, short, void *);
 static void	sched_timer_cb(int, short, void *);
 static void	sched_check_stopped(void);
 static void	sched_load_cb(struct json_object *, const char *, void *);
+static enum job_state sched_logged_state(struct job *);
 
 /* Start the scheduler and the workers' socket. */
 int
@@ -277,6 +278,38 @@ sched_load_cb(struct json_object *doc, const char *id, void *arg)
 }
 
 /*
+ * The last state an unfinished job's log recorded (job.json holds only
+ * the states a restart needs), read backwards a window at a time.
+ */
+static enum job_state
+sched_logged_state(struct job *j)
+{
+	struct json_object	*arr, *e;
+	enum job_state		 st = j->j_state;
+	const char		*s, *kind;
+	uint64_t		 end = store_log_count(j), from;
+	int			 n, i, found = 0;
+
+	while (end > 0 && !found) {
+		from = end > 64 ? end - 64 : 0;
+		n = store_log_read(j, from, end - from, 1 << 20, &arr);
+		for (i = n - 1; i >= 0 && !found; i--) {
+			e = json_object_array_get_idx(arr, (size_t)i);
+			kind = json_peek_string(e, "kind");
+			s = json_peek_string(e, "state");
+			if (kind != NULL && strcmp(kind, "state") == 0 &&
+			    s != NULL && job_state_parse(s, &st) == 0)
+				found = 1;
+		}
+		json_object_put(arr);
+		if (n <= 0)
+			break;
+		end = from;
+	}
+	return (found && !job_state_terminal(st) ? st : j->j_state);
+}
+
+/*
  * Load the state directory.  A job found unfinished was lost with the
  * previous skillboxd: it becomes interrupted, and a sandbox it or an
  * unfinished reaper left behind is reaped.
@@ -296,7 +329,7 @@ sched_recover(void)
 	for (j = jobs_newest(); j != NULL; j = jobs_older(j)) {
 		if (!job_state_terminal(j->j_state)) {
 			xasprintf(&why, "skillboxd restarted while the job "
-			    "was %s", job_state_name(j->j_state));
+			    "was %s", job_state_name(sched_logged_state(j)));
 			log_info("job %s: interrupted", j->j_id);
 			(void)job_set_state(j, JOB_INTERRUPTED, why);
 			free(why);

@@ -213,6 +213,7 @@ char		*store_job_path(const struct job *, const char *);
 int		 store_save(struct job *, char **);
 int		 store_load_all(store_load_cb, void *);
 int		 store_log_append(struct job *, struct json_object *);
+uint64_t	 store_log_count(struct job *);
 int		 store_log_read(struct job *, uint64_t, uint64_t, size_t,
 		     struct json_object **);
 void		 store_log_close(struct job *);

@@ -451,6 +451,15 @@ store_log_read(struct job *j, uint64_t off, uint64_t limit, size_t maxbytes,
 	return ((int)(n - off));
 }
 
+/* How many entries the job's log holds (indexing it if need be). */
+uint64_t
+store_log_count(struct job *j)
+{
+	if (!j->j_log.jl_indexed && store_log_index(j) == -1)
+		return (0);
+	return (j->j_log.jl_count);
+}
+
 /* Close the log's file; it is reopened if anything is appended later. */
 void
 store_log_close(struct job *j)

@@ -68,12 +68,22 @@ disk_state(struct job *j, char *out, size_t len)
 static void
 hook(struct job *j, enum job_change what)
 {
-	char	st[32];
+	struct json_object	*arr;
+	char			 st[32];
+	const char		*logged = NULL;
 
 	if (what != JOB_CHANGE_STATE)
 		return;
 	announced++;
-	if (strcmp(disk_state(j, st, sizeof(st)), job_state_name(j->j_state)))
+	/* Every change is in the log; a terminal one in job.json too. */
+	if (store_log_read(j, store_log_count(j) - 1, 1, 1 << 20, &arr) == 1)
+		logged = json_peek_string(json_object_array_get_idx(arr, 0),
+		    "state");
+	if (logged == NULL || strcmp(logged, job_state_name(j->j_state)) != 0)
+		persisted_first = 0;
+	json_object_put(arr);
+	if (job_state_terminal(j->j_state) && strcmp(disk_state(j, st,
+	    sizeof(st)), job_state_name(j->j_state)) != 0)
 		persisted_first = 0;
 }
 

@@ -97,6 +97,7 @@ START_TEST(test_store_interrupted_write)
 
 	memcpy(id, j->j_id, sizeof(id));
 	ck_assert_int_eq(job_set_state(j, JOB_STARTING, NULL), 0);
+	job_save(j);
 	tmp = store_job_path(j, "job.json.tmp");
 	f = fopen(tmp, "w");
 	fputs("{\"id\":\"", f);
@@ -117,6 +118,7 @@ START_TEST(test_store_failed_write)
 
 	memcpy(id, j->j_id, sizeof(id));
 	ck_assert_int_eq(job_set_state(j, JOB_STARTING, NULL), 0);
+	job_save(j);
 	tmp = store_job_path(j, "job.json.tmp");
 	ck_assert_int_eq(mkdir(tmp, 0700), 0);
 	j->j_state = JOB_RUNNING;
