@@ -468,6 +468,12 @@ void		 res_subscribe(struct mcp_req *, struct json_object *);
 void		 res_unsubscribe(struct mcp_req *, struct json_object *);
 int		 res_exists(const char *);
 
+/* spawn.c */
+void		 spawn_init(const char *);
+pid_t		 spawn_worker(char *const [], char *const [], char **);
+int		 spawn_exited(pid_t, int);
+void		 spawn_fini(void);
+
 /* tr_stdio.c */
 
 struct tr_stdio;

@@ -1,6 +1,6 @@
 /*
  * Worker processes: one skillbox-worker per job (and a short-lived one
- * per orphaned sandbox, a reaper), spawned with fork+exec and spoken to
+ * per orphaned sandbox, a reaper), started by spawn.c and spoken to
  * over a ZeroMQ ROUTER on an ipc path in a private runtime directory.
  *
  * A worker is freed only when both its exit (SIGCHLD, waitpid) and its
@@ -104,8 +104,6 @@ static int	worker_rundir(char **);
 static int	worker_socket(char **);
 static void	worker_env(void);
 static void	worker_env_level(void);
-static void	worker_child(char **, int, const sigset_t *, pid_t)
-		    __attribute__((__noreturn__));
 static void	worker_recv_cb(struct zev *, void *);
 static void	worker_beat_cb(int, short, void *);
 static void	worker_timer_cb(int, short, void *);
@@ -223,6 +221,7 @@ worker_init(struct event_base *base, const struct sv_config *cfg,
 	if (worker_rundir(cause) == -1 || worker_socket(cause) == -1)
 		return (-1);
 	worker_env();
+	spawn_init(cfg->c_worker_path);
 	wk.beat = event_new(base, -1, EV_PERSIST, worker_beat_cb, NULL);
 	event_add(wk.beat, &tv);
 	log_debug("workers connect to %s", wk.endpoint);
@@ -239,6 +238,7 @@ worker_fini(void)
 
 	while ((w = LIST_FIRST(&wk.all)) != NULL)
 		worker_free(&w);
+	spawn_fini();
 	if (wk.beat != NULL)
 		event_free(wk.beat);
 	zev_free(&wk.zev);
@@ -317,51 +317,15 @@ worker_count(enum worker_kind kind)
 	return (kind < WORKER_KIND_MAX ? wk.counts[kind] : 0);
 }
 
-/*
- * In the child between fork and exec: only async-signal-safe calls.
- * Default signal handlers and the old mask, a session of its own, death
- * with the parent, stdin from /dev/null, stdout onto stderr (never onto
- * the MCP stream), no inherited descriptors.
- */
-static void
-worker_child(char **argv, int devnull, const sigset_t *mask, pid_t parent)
-{
-	struct sigaction	sa;
-	int			sig;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	for (sig = 1; sig < NSIG; sig++)
-		(void)sigaction(sig, &sa, NULL);
-	(void)sigprocmask(SIG_SETMASK, mask, NULL);
-	if (setsid() == -1 || prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
-	    getppid() != parent)
-		_exit(EX_OSERR);
-	if (dup2(devnull, STDIN_FILENO) == -1 ||
-	    dup2(STDERR_FILENO, STDOUT_FILENO) == -1)
-		_exit(EX_OSERR);
-#ifdef HAVE_CLOSEFROM
-	closefrom(STDERR_FILENO + 1);
-#else
-	for (sig = STDERR_FILENO + 1; sig < 1024; sig++)
-		(void)close(sig);
-#endif
-	execve(argv[0], argv, wk.envp);
-	(void)write(STDERR_FILENO, "skillboxd: cannot execute the worker\n",
-	    37);
-	_exit(EX_OSERR);
-}
-
 /* Start the worker process; -1 with *cause if it cannot be forked. */
 int
 worker_spawn(struct worker *w, char **cause)
 {
 	struct timeval	 tv;
-	sigset_t	 all, old;
 	char		*argv[9];
-	int		 devnull, n = 0, saved;
+	int		 n = 0;
 	int64_t		 ms;
-	pid_t		 pid, parent = getpid();
+	pid_t		 pid;
 
 	worker_env_level();
 	argv[n++] = wk.cfg->c_worker_path;
@@ -374,22 +338,8 @@ worker_spawn(struct worker *w, char **cause)
 		argv[n++] = w->w_job->j_sandbox;
 	}
 	argv[n] = NULL;
-	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1) {
-		xasprintf(cause, "/dev/null: %s", strerror(errno));
+	if ((pid = spawn_worker(argv, wk.envp, cause)) == -1)
 		return (-1);
-	}
-	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
-	if ((pid = fork()) == 0)
-		worker_child(argv, devnull, &old, parent);
-	saved = errno;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	close(devnull);
-	if (pid == -1) {
-		xasprintf(cause, "cannot start a worker: %s",
-		    strerror(saved));
-		return (-1);
-	}
 	w->w_pid = pid;
 	w->w_state = W_SPAWNED;
 	ms = w->w_kind == WORKER_REAPER ? WORKER_REAP_DEADLINE :
@@ -928,6 +878,8 @@ worker_reap(void)
 	int		 status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (spawn_exited(pid, status))
+			continue;
 		LIST_FOREACH(w, &wk.all, w_entry)
 			if (w->w_pid == pid && !(w->w_flags & W_EXITED))
 				break;

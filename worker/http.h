@@ -80,6 +80,7 @@ typedef void	(*http_result_cb)(int, const char *, void *);
 /* Judge a finished call: 0, 1 or -1 with *cause set. */
 typedef int	(*http_judge_cb)(struct http_req *, char **);
 
+void		 http_global_init(void);
 struct http_ctx	*http_ctx_new(struct event_base *);
 void		 http_ctx_free(struct http_ctx **);
 void		 http_ctx_cancel(struct http_ctx *);

@@ -23,17 +23,29 @@ static void	http_sock_free(struct http_sock *);
 
 static int	http_global_done;
 
+/*
+ * Initialise libcurl (and its TLS library) once per process.  The
+ * forkserver does it before it forks, so that each worker does not pay
+ * for it again: no handle exists yet, and OpenSSL reseeds its random
+ * generator in a forked child.
+ */
+void
+http_global_init(void)
+{
+	if (http_global_done)
+		return;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("%s: curl_global_init failed", __func__);
+	http_global_done = 1;
+}
+
 /* Create the requests' context on base. */
 struct http_ctx *
 http_ctx_new(struct event_base *base)
 {
 	struct http_ctx	*ctx;
 
-	if (!http_global_done) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			fatalx("%s: curl_global_init failed", __func__);
-		http_global_done = 1;
-	}
+	http_global_init();
 	ctx = xcalloc(1, sizeof(*ctx));
 	ctx->hc_base = base;
 	TAILQ_INIT(&ctx->hc_reqs);

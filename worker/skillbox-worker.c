@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "forkserver.h"
 #include "json.h"
 #include "link.h"
 #include "log.h"
@@ -43,6 +44,7 @@ static int	worker_take_job(struct worker *, struct json_object *);
 static int	worker_standalone(struct worker *, const char *, const char *,
 		    const char *);
 static int	worker_connected(struct worker *, const char *, const char *);
+static int	worker_main(int, char **);
 
 static void
 usage(FILE *f, int status)
@@ -52,6 +54,7 @@ usage(FILE *f, int status)
 	    "       skillbox-worker [-v] --reap SANDBOX-ID\n"
 	    "       skillbox-worker [-v] --connect ENDPOINT --job-id ID "
 	    "[--reap SANDBOX-ID]\n"
+	    "       skillbox-worker --forkserver\n"
 	    "\n"
 	    "Runs one skillbox job in one E2B sandbox, from create to kill.\n"
 	    "Standalone (--job) it reads the job spec from FILE, takes its\n"
@@ -216,8 +219,9 @@ worker_connected(struct worker *w, const char *endpoint, const char *id)
 	return (w->w_exit);
 }
 
-int
-main(int argc, char **argv)
+/* One worker: parse the arguments, get the job, run it. */
+static int
+worker_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "connect", required_argument, NULL, 'c' },
@@ -297,4 +301,12 @@ main(int argc, char **argv)
 	event_base_free(w.w_base);
 	redact_clear();
 	return (r);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "--forkserver") == 0)
+		return (forkserver_run(argc, argv, worker_main));
+	return (worker_main(argc, argv));
 }

@@ -1,0 +1,270 @@
+/*
+ * The forkserver: a skillbox-worker that skillboxd starts once (fork and
+ * exec, like any worker) and that then starts each job's worker for it
+ * with fork alone.  A worker so started has a fresh process of its own,
+ * but not the cost of loading and relocating some fifty shared libraries
+ * again: most of a job's CPU and, shared copy-on-write, much of its
+ * memory.  The forkserver itself never creates a ZeroMQ context, a
+ * libevent base or a curl handle, so none of them ever crosses fork().
+ *
+ * Each worker is forked twice, the middle process exiting at once, so
+ * that the worker is reparented to skillboxd (a child subreaper): skillboxd
+ * sees its exit through SIGCHLD and waitpid as for any worker it forked
+ * itself, and its PR_SET_PDEATHSIG watches skillboxd.  Before forking, the
+ * forkserver initialises libcurl once (no handle, only the library and
+ * OpenSSL's tables): that too would cost each worker a millisecond.
+ *
+ * The control socket (SOCK_SEQPACKET, fd 3) carries one JSON object per
+ * message: {"ready":true} once at start; then requests
+ * {"argv":[...],"env":["K=V",...]} answered by {"pid":N} or
+ * {"error":"..."}.  End of file on it ends the forkserver.
+ */
+#include "config.h"
+
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "forkserver.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define FS_CTL_FD	3
+#define FS_MSG_MAX	(64 * 1024)
+#define FS_ARGS_MAX	32
+#define FS_REPARENT_MS	2000	/* for the middle process to be gone */
+
+extern char	**environ;
+
+static pid_t	 fs_parent;	/* skillboxd */
+static char	*pt_base;	/* the process title's area (argv, environ) */
+static size_t	 pt_len;
+
+static void	fs_reply(const char *, long long);
+static int	fs_strings(struct json_object *, const char *, char **,
+		    size_t, char **);
+static pid_t	fs_fork(char **, char **, forkserver_main, char **);
+static void	fs_child(char **, char **, forkserver_main)
+		    __attribute__((__noreturn__));
+static void	fs_request(const char *, size_t, forkserver_main);
+
+/*
+ * Make the memory of argv and environ (contiguous, as the kernel lays
+ * them out) available for process titles: environ is copied elsewhere.
+ */
+void
+proctitle_init(int argc, char **argv)
+{
+	char	**env;
+	size_t	  i, n;
+	char	 *end;
+
+	if (argc == 0)
+		return;
+	end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
+	for (n = 0; environ[n] != NULL; n++)
+		if (environ[n] == end)
+			end += strlen(environ[n]) + 1;
+	env = xcalloc(n + 1, sizeof(*env));
+	for (i = 0; i < n; i++)
+		env[i] = xstrdup(environ[i]);
+	environ = env;
+	pt_base = argv[0];
+	pt_len = (size_t)(end - argv[0]);
+}
+
+/*
+ * Show args as this process's command line (/proc/PID/cmdline and ps),
+ * NUL-separated as real arguments are, cut to the room there is.
+ */
+void
+proctitle_set(char *const args[])
+{
+	size_t	i, n, at = 0;
+
+	if (pt_base == NULL || pt_len == 0)
+		return;
+	memset(pt_base, 0, pt_len);
+	for (i = 0; args[i] != NULL && at + 1 < pt_len; i++) {
+		n = strlen(args[i]);
+		if (n > pt_len - at - 1)
+			n = pt_len - at - 1;
+		memcpy(pt_base + at, args[i], n);
+		at += n + 1;
+	}
+}
+
+/* Send one reply (an error text, or a pid when text is NULL). */
+static void
+fs_reply(const char *error, long long pid)
+{
+	struct json_object	*o;
+	const char		*s;
+	size_t			 len;
+
+	o = json_object_new_object();
+	if (error != NULL)
+		json_add_string(o, "error", error);
+	else
+		json_add_int(o, "pid", pid);
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+	if (send(FS_CTL_FD, s, len, MSG_NOSIGNAL) == -1)
+		log_warn("forkserver: reply");
+	json_object_put(o);
+}
+
+/* Copy the strings of array key into out (NULL-terminated). */
+static int
+fs_strings(struct json_object *o, const char *key, char **out, size_t max,
+    char **cause)
+{
+	struct json_object	*arr, *v;
+	size_t			 i, n;
+
+	if (json_get_array(o, "request", key, J_REQUIRED, max - 1, &arr,
+	    cause) == -1)
+		return (-1);
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		v = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(v, json_type_string)) {
+			xasprintf(cause, "request.%s[%zu]: not a string", key,
+			    i);
+			return (-1);
+		}
+		out[i] = (char *)json_object_get_string(v);
+	}
+	out[n] = NULL;
+	return ((int)n);
+}
+
+/*
+ * The worker, once its middle parent is gone: make sure skillboxd is its
+ * parent now and kill it if skillboxd dies, take the environment and the
+ * title, and run the worker's main.
+ */
+static void
+fs_child(char **argv, char **env, forkserver_main mainfn)
+{
+	size_t	i, argc;
+	int	waited;
+
+	for (waited = 0; getppid() != fs_parent &&
+	    waited < FS_REPARENT_MS * 10; waited++)
+		usleep(100);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != fs_parent)
+		_exit(EX_OSERR);
+	(void)setsid();
+	(void)clearenv();
+	for (i = 0; env[i] != NULL; i++)
+		(void)putenv(xstrdup(env[i]));
+	for (argc = 0; argv[argc] != NULL; argc++)
+		argv[argc] = xstrdup(argv[argc]);
+	proctitle_set(argv);
+	exit(mainfn((int)argc, argv));
+}
+
+/*
+ * Fork the worker through a middle process that exits at once; return the
+ * worker's pid (the middle process tells it on a pipe).
+ */
+static pid_t
+fs_fork(char **argv, char **env, forkserver_main mainfn, char **cause)
+{
+	pid_t	mid, pid = -1;
+	int	p[2], st;
+
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		xasprintf(cause, "pipe: %s", strerror(errno));
+		return (-1);
+	}
+	if ((mid = fork()) == 0) {
+		close(p[0]);
+		if ((pid = fork()) == 0) {
+			close(p[1]);
+			close(FS_CTL_FD);
+			fs_child(argv, env, mainfn);
+		}
+		(void)write(p[1], &pid, sizeof(pid));
+		_exit(0);
+	}
+	close(p[1]);
+	if (mid == -1 || read(p[0], &pid, sizeof(pid)) != sizeof(pid) ||
+	    pid == -1) {
+		xasprintf(cause, "fork: %s", strerror(errno));
+		pid = -1;
+	}
+	close(p[0]);
+	if (mid != -1)
+		(void)waitpid(mid, &st, 0);
+	return (pid);
+}
+
+/* One request: start a worker with these arguments and environment. */
+static void
+fs_request(const char *data, size_t len, forkserver_main mainfn)
+{
+	struct json_object	*o;
+	char			*argv[FS_ARGS_MAX], *env[FS_ARGS_MAX];
+	char			*cause = NULL;
+	pid_t			 pid;
+
+	if ((o = json_parse(data, len, &cause)) == NULL ||
+	    fs_strings(o, "argv", argv, FS_ARGS_MAX, &cause) < 1 ||
+	    fs_strings(o, "env", env, FS_ARGS_MAX, &cause) == -1) {
+		fs_reply(cause != NULL ? cause : "request.argv: empty", 0);
+		goto out;
+	}
+	if ((pid = fs_fork(argv, env, mainfn, &cause)) == -1)
+		fs_reply(cause, 0);
+	else
+		fs_reply(NULL, pid);
+out:
+	free(cause);
+	json_object_put(o);
+}
+
+/*
+ * Serve skillboxd until it closes the control socket.  Returns the exit
+ * status of the forkserver.
+ */
+int
+forkserver_run(int argc, char **argv, forkserver_main mainfn)
+{
+	static char	*title[] = { (char *)"skillbox-worker",
+			    (char *)"--forkserver", NULL };
+	char		 msg[FS_MSG_MAX];
+	ssize_t		 n;
+	int		 type;
+	socklen_t	 tlen = sizeof(type);
+
+	log_init(LOG_TO_STDERR, LOG_LEVEL_INFO, 0);
+	log_procinit("skillbox-worker[forkserver]");
+	fs_parent = getppid();
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != fs_parent ||
+	    getsockopt(FS_CTL_FD, SOL_SOCKET, SO_TYPE, &type, &tlen) == -1 ||
+	    type != SOCK_SEQPACKET) {
+		log_warnx("forkserver: no control socket on fd %d", FS_CTL_FD);
+		return (EX_USAGE);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	http_global_init();
+	proctitle_init(argc, argv);
+	proctitle_set(title);
+	if (send(FS_CTL_FD, "{\"ready\":true}", 14, MSG_NOSIGNAL) == -1)
+		return (EX_OSERR);
+	while ((n = recv(FS_CTL_FD, msg, sizeof(msg), 0)) > 0)
+		fs_request(msg, (size_t)n, mainfn);
+	return (n == 0 ? 0 : EX_OSERR);
+}

@@ -1,0 +1,16 @@
+/*
+ * The forkserver (forkserver.c): skillbox-worker --forkserver, started
+ * once by skillboxd, starts each job's worker with fork alone.  And the
+ * process title, so that every worker shows its own arguments in ps.
+ */
+#ifndef SKILLBOX_WORKER_FORKSERVER_H
+#define SKILLBOX_WORKER_FORKSERVER_H
+
+/* What runs in each forked worker: skillbox-worker's own main. */
+typedef int	(*forkserver_main)(int, char **);
+
+int	forkserver_run(int, char **, forkserver_main);
+void	proctitle_init(int, char **);
+void	proctitle_set(char *const []);
+
+#endif /* SKILLBOX_WORKER_FORKSERVER_H */
