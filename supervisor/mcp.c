@@ -60,8 +60,6 @@ static void	mcp_batch_input(struct mcp_conn *, struct json_object *,
 static void	mcp_input_done(struct mcp_input *);
 static void	mcp_reject(struct mcp_conn *, struct mcp_input *,
 		    struct json_object *, int, const char *);
-static struct json_object *mcp_error_obj(struct json_object *, int,
-		    const char *, struct json_object *);
 static void	mcp_req_finish(struct mcp_req *);
 static const struct mcp_method *mcp_method_find(const char *,
 		    struct mcp_method *);
@@ -207,9 +205,9 @@ mcp_message_new(const char *method, struct json_object *params)
 	return (o);
 }
 
-/* A JSON-RPC error response (data taken, may be NULL). */
-static struct json_object *
-mcp_error_obj(struct json_object *id, int code, const char *msg,
+/* A JSON-RPC error response (data taken, may be NULL; id may be NULL). */
+struct json_object *
+mcp_error_new(struct json_object *id, int code, const char *msg,
     struct json_object *data)
 {
 	struct json_object	*o, *e;
@@ -270,7 +268,7 @@ mcp_reject(struct mcp_conn *c, struct mcp_input *in, struct json_object *id,
 	log_debug("mcp: %d %s", code, msg);
 	mcp_deliver(c, in, code == MCP_METHOD_NOT_FOUND ||
 	    code == MCP_INVALID_PARAMS ? MCP_SEND_REPLY : MCP_SEND_ERROR,
-	    mcp_error_obj(id, code, msg, NULL));
+	    mcp_error_new(id, code, msg, NULL));
 }
 
 /* A transport-level refusal, e.g. a line too long to read. */
@@ -572,7 +570,7 @@ mcp_error(struct mcp_req *r, int code, const char *msg,
 	}
 	log_debug("mcp: %d %s", code, msg);
 	mcp_deliver(r->mr_conn, r->mr_input, MCP_SEND_REPLY,
-	    mcp_error_obj(r->mr_id, code, msg, data));
+	    mcp_error_new(r->mr_id, code, msg, data));
 	mcp_req_finish(r);
 }
 

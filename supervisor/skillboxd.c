@@ -22,28 +22,41 @@
 #include "log.h"
 #include "redact.h"
 #include "skillboxd.h"
+#include "xmalloc.h"
 
 static struct {
 	struct event_base	*base;
 	struct sv_config	 cfg;
 	struct tr_stdio		*stdio;
+	struct tr_http		*http;
 	struct event		*sigs[5];
 	int			 stopping;
 } sv;
 
+/* What the command line asked for. */
+struct sv_opts {
+	int		 o_stdio;
+	int		 o_no_auth;
+	const char	*o_listen;	/* --listen, or NULL */
+	int		 o_level;
+};
+
 static void	usage(void) __attribute__((__noreturn__));
+static void	sv_help(void) __attribute__((__noreturn__));
 static void	sv_stop(const char *);
 static void	sv_stopped(void);
 static void	sv_eof(void);
 static void	sv_signal_cb(int, short, void *);
 static struct event_base *sv_base(void);
 static int	sv_protocol_fd(void);
-static int	sv_options(int, char **);
+static void	sv_options(int, char **, struct sv_opts *);
+static void	sv_serve(const struct sv_opts *, int);
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: skillboxd [-dv] --stdio\n"
+	fprintf(stderr, "usage: skillboxd [-dv] [--stdio] [--listen "
+	    "ADDRESS:PORT] [--no-auth]\n"
 	    "       skillboxd --help | --version\n");
 	exit(EX_USAGE);
 }
@@ -127,37 +140,60 @@ sv_protocol_fd(void)
 	return (fd);
 }
 
-/* Parse the command line; returns the log level asked for. */
-static int
-sv_options(int argc, char **argv)
+static void
+sv_help(void)
+{
+	printf("skillboxd %s: an MCP server that runs coding jobs in "
+	    "sandboxes\n", PACKAGE_VERSION);
+	printf("usage: skillboxd [-dv] [--stdio] [--listen ADDRESS:PORT] "
+	    "[--no-auth]\n"
+	    "  --stdio          serve MCP on stdin and stdout\n"
+	    "  --listen A:P     serve Streamable HTTP at http://A:P/mcp "
+	    "(or SKILLBOX_LISTEN;\n"
+	    "                   sockets passed by systemd are used "
+	    "instead)\n"
+	    "  --no-auth        HTTP without a bearer token: loopback "
+	    "development and\n"
+	    "                   conformance runs only\n"
+	    "  -d               stay in the foreground, log to stderr\n"
+	    "  -v               log more (repeat for more)\n");
+	exit(0);
+}
+
+/* Parse the command line. */
+static void
+sv_options(int argc, char **argv, struct sv_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "stdio", no_argument, NULL, 's' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "no-auth", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int	ch, stdio = 0, level = LOG_LEVEL_INFO;
+	int	ch;
 
+	memset(o, 0, sizeof(*o));
+	o->o_level = LOG_LEVEL_INFO;
 	while ((ch = getopt_long(argc, argv, "dv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			stdio = 1;
+			o->o_stdio = 1;
+			break;
+		case 'l':
+			o->o_listen = optarg;
+			break;
+		case 'A':
+			o->o_no_auth = 1;
 			break;
 		case 'd':
 			break;
 		case 'v':
-			level++;
+			o->o_level++;
 			break;
 		case 'h':
-			printf("skillboxd %s: an MCP server that runs coding "
-			    "jobs in sandboxes\n", PACKAGE_VERSION);
-			printf("usage: skillboxd [-dv] --stdio\n"
-			    "  --stdio    serve MCP on stdin and stdout\n"
-			    "  -d         stay in the foreground, log to "
-			    "stderr (always so with --stdio)\n"
-			    "  -v         log more (repeat for more)\n");
-			exit(0);
+			sv_help();
 		case 'V':
 			printf("skillboxd %s\n", PACKAGE_VERSION);
 			exit(0);
@@ -165,24 +201,56 @@ sv_options(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || !stdio)
+	if (optind != argc || (!o->o_stdio && o->o_listen == NULL &&
+	    getenv("SKILLBOX_LISTEN") == NULL))
 		usage();
-	return (level);
+}
+
+/*
+ * Start the transports asked for.  An HTTP host alone takes local
+ * repositories only from SKILLBOX_ALLOWED_ROOTS, never from where it
+ * happened to be started.
+ */
+static void
+sv_serve(const struct sv_opts *o, int outfd)
+{
+	char	*cause = NULL;
+
+	if (o->o_listen != NULL) {
+		free(sv.cfg.c_listen);
+		sv.cfg.c_listen = xstrdup(o->o_listen);
+	}
+	if (!o->o_stdio && getenv("SKILLBOX_ALLOWED_ROOTS") == NULL) {
+		free(sv.cfg.c_allowed_roots);
+		sv.cfg.c_allowed_roots = NULL;
+	}
+	if (sv.cfg.c_listen != NULL && tr_http_new(sv.base, &sv.cfg,
+	    o->o_no_auth, &sv.http, &cause) == -1)
+		fatalx("http: %s", cause);
+	if (o->o_stdio) {
+		sv.stdio = tr_stdio_new(sv.base, STDIN_FILENO, outfd, sv_eof);
+		log_info("serving MCP on stdio");
+	}
+	log_info("state in %s, at most %lld jobs at once", store_dir(),
+	    (long long)sv.cfg.c_max_jobs);
 }
 
 int
 main(int argc, char **argv)
 {
 	static const int signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	struct sv_opts	 opts;
 	char		*cause = NULL;
-	int		 outfd;
+	int		 outfd = -1;
 	size_t		 i;
 
-	log_init(LOG_TO_STDERR, sv_options(argc, argv), LOG_DAEMON);
+	sv_options(argc, argv, &opts);
+	log_init(LOG_TO_STDERR, opts.o_level, LOG_DAEMON);
 	log_procinit("skillboxd");
 	log_setredact(redact);
 	signal(SIGPIPE, SIG_IGN);
-	outfd = sv_protocol_fd();
+	if (opts.o_stdio)
+		outfd = sv_protocol_fd();
 	if (config_load(&sv.cfg, &cause) == -1)
 		fatalx("%s", cause);
 	if (store_init(sv.cfg.c_state_dir, &cause) == -1)
@@ -200,14 +268,14 @@ main(int argc, char **argv)
 	if (sched_init(sv.base, &sv.cfg, &cause) == -1)
 		fatalx("%s", cause);
 	sched_recover();
-	sv.stdio = tr_stdio_new(sv.base, STDIN_FILENO, outfd, sv_eof);
-	log_info("serving MCP on stdio (state in %s, at most %lld jobs)",
-	    store_dir(), (long long)sv.cfg.c_max_jobs);
+	sv_serve(&opts, outfd);
 
 	event_base_dispatch(sv.base);
 
-	tr_stdio_flush(sv.stdio);
+	if (sv.stdio != NULL)
+		tr_stdio_flush(sv.stdio);
 	tr_stdio_free(&sv.stdio);
+	tr_http_free(&sv.http);
 	mcp_fini();
 	sched_fini();
 	jobs_clear();

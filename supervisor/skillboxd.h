@@ -405,6 +405,8 @@ void		 mcp_error(struct mcp_req *, int, const char *,
 void		 mcp_errorf(struct mcp_req *, int, const char *, ...)
 		     __attribute__((__format__(printf, 3, 4)));
 void		 mcp_invalid_params(struct mcp_req *, char *);
+struct json_object *mcp_error_new(struct json_object *, int, const char *,
+		     struct json_object *);
 void		 mcp_req_pend(struct mcp_req *, void *, void (*)(void *));
 
 /* mcp_life.c */
@@ -550,5 +552,17 @@ struct tr_stdio	*tr_stdio_new(struct event_base *, int, int,
 		     void (*)(void));
 void		 tr_stdio_flush(struct tr_stdio *);
 void		 tr_stdio_free(struct tr_stdio **);
+
+/* tr_http.c */
+
+struct tr_http;
+
+int		 tr_http_new(struct event_base *, const struct sv_config *,
+		     int, struct tr_http **, char **);
+void		 tr_http_free(struct tr_http **);
+
+/* sd_listen.c */
+
+int		 sd_listen_fds(int *, char **);
 
 #endif /* SKILLBOXD_H */
