@@ -53,6 +53,8 @@ static const struct mcp_method mcp_methods[] = {
 
 static LIST_HEAD(, mcp_conn) mcp_conns = LIST_HEAD_INITIALIZER(mcp_conns);
 
+void	(*mcp_extend)(void);
+
 static void	mcp_message(struct mcp_conn *, struct json_object *,
 		    struct mcp_input *);
 static void	mcp_batch_input(struct mcp_conn *, struct json_object *,
@@ -74,6 +76,8 @@ mcp_init(void)
 	LIST_INIT(&mcp_conns);
 	tools_init();
 	tasks_init();
+	if (mcp_extend != NULL)
+		mcp_extend();
 }
 
 void

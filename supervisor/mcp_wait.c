@@ -54,6 +54,13 @@ tools_wait_init(struct event_base *base)
 	wait_base = base;
 }
 
+/* The event base handlers may set timers on. */
+struct event_base *
+tools_base(void)
+{
+	return (wait_base);
+}
+
 void
 tools_wait_fini(void)
 {

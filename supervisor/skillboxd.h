@@ -384,6 +384,9 @@ typedef void	(*mcp_handler)(struct mcp_req *, struct json_object *);
 typedef void	(*mcp_response_cb)(struct mcp_req *, struct json_object *,
 		    struct json_object *, void *);
 
+/* Set before mcp_init by a program adding tools, resources, methods. */
+extern void	(*mcp_extend)(void);
+
 void		 mcp_init(void);
 void		 mcp_fini(void);
 struct mcp_conn	*mcp_conn_new(const struct mcp_transport *, void *);
@@ -479,6 +482,7 @@ char		*tools_result_text(struct json_object *, int, const char *);
 /* mcp_wait.c */
 
 void		 tools_wait_init(struct event_base *);
+struct event_base *tools_base(void);
 void		 tools_wait(struct mcp_req *, struct json_object *);
 void		 tools_wait_fini(void);
 void		 tools_job_changed(struct job *, enum job_change);
