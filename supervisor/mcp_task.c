@@ -323,9 +323,10 @@ task_new(struct mcp_req *r, int64_t ttl)
 }
 
 /*
- * submit_job as a task: the task is created even when the spec is
- * refused (it is then failed at once, its result the tool error), so
- * that the client gets what it asked for, a task, and reads why.
+ * submit_job as a task.  The task is created even when the spec is
+ * refused: its first status is working, as every task's is, and it
+ * fails right after the answer, its result the tool error, so that the
+ * client gets what it asked for, a task, and reads why.
  */
 void
 tasks_submit(struct mcp_req *r, struct json_object *args,
@@ -349,20 +350,22 @@ tasks_submit(struct mcp_req *r, struct json_object *args,
 		return;
 	}
 	tk = task_new(r, ttl);
-	if ((j = tools_submit(r->mr_conn, args, &created, &cause)) == NULL) {
-		xasprintf(&msg, "failed: %s", cause);
-		task_finish(tk, TASK_FAILED, msg, task_error_result(cause));
-		free(msg);
-		free(cause);
-	} else {
+	if ((j = tools_submit(r->mr_conn, args, &created, &cause)) != NULL) {
 		memcpy(tk->tk_job, j->j_id, sizeof(tk->tk_job));
 		tk->tk_message = task_message(j);
 		log_info("task %s runs job %s", tk->tk_id, j->j_id);
-		task_sync(tk, j);
 	}
 	res = json_object_new_object();
 	json_object_object_add(res, "task", task_json(tk));
 	mcp_reply(r, res);
+	if (j != NULL)
+		task_sync(tk, j);
+	else {
+		xasprintf(&msg, "failed: %s", cause);
+		task_finish(tk, TASK_FAILED, msg, task_error_result(cause));
+		free(msg);
+		free(cause);
+	}
 }
 
 /* Refuse the tasks methods at versions without tasks: 1 if refused. */
