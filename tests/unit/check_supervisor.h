@@ -13,6 +13,8 @@ Suite	*store_suite(void);
 Suite	*sv_worker_suite(void);
 Suite	*untrusted_suite(void);
 Suite	*sched_suite(void);
+Suite	*task_suite(void);
+Suite	*http_guard_suite(void);
 
 /* A fresh state directory under /tmp; the caller removes it. */
 char	*sv_test_dir(void);
