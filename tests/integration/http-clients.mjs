@@ -2,7 +2,8 @@
 // the official MCP SDK client (StreamableHTTPClientTransport) runs jobs
 // end to end with progress and with MCP tasks (the fake worker, then
 // the real skillbox-worker against tests/e2b-local with the fake claude
-// in the sandbox), and the Inspector CLI works over HTTP.
+// in the sandbox), the Inspector CLI works over HTTP, and the real
+// Claude Code CLI reports the host connected.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -102,9 +103,9 @@ async function jobAsTask(c, jobSpec, { failing = false } = {}) {
 test('SDK over HTTP with a token: a job with progress, its log messages',
   { skip: SDK_SKIP }, () => withClient({}, async (c, s) => {
     const { done, progress } = await jobWithProgress(c, spec(s, 'normal',
-      { env: { FAKE_WORKER_STEPS: '6', FAKE_WORKER_STEP_MS: '150' } }));
+      { env: { FAKE_WORKER_STEPS: '12', FAKE_WORKER_STEP_MS: '200' } }));
     assert.equal(done.state, 'succeeded', JSON.stringify(done));
-    assert.ok(progress.length >= 4, JSON.stringify(progress));
+    assert.ok(progress.length >= 3, JSON.stringify(progress));
     for (let i = 1; i < progress.length; i++)
       assert.ok(progress[i].progress > progress[i - 1].progress);
     assert.match(progress.map((p) => p.message).join('\n'), /running/);
@@ -223,5 +224,34 @@ test('the real worker over HTTP: a job with progress, and one as a task',
         'sandboxes left alive');
     } finally {
       await local.stop();
+    }
+  });
+
+const claude = depBin('claude');
+
+test('claude mcp list: connected over HTTP with the token, failed without',
+  { skip: skipUnless({ files: [skillboxdPath, claude] }) }, async () => {
+    const s = scratch();
+    const srv = await httpServer(s);
+    try {
+      const env = { PATH: process.env.PATH, HOME: path.join(s.dir, 'home'),
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+        DISABLE_TELEMETRY: '1', DISABLE_AUTOUPDATER: '1',
+        DISABLE_ERROR_REPORTING: '1' };
+      const opts = { env, cwd: s.dir, timeout: 90000 };
+      await run(claude, ['mcp', 'add', '--transport', 'http', 'skillbox',
+        srv.url, '--header', `Authorization: Bearer ${srv.token}`], opts);
+      await run(claude, ['mcp', 'add', '--transport', 'http', 'nokey',
+        srv.url], opts);
+      const { stdout } = await run(claude, ['mcp', 'list'], opts);
+      const line = (name) => stdout.split('\n')
+        .find((l) => l.startsWith(`${name}:`)) || '';
+      assert.match(line('skillbox'), /Connected/, stdout);
+      assert.doesNotMatch(line('nokey'), /Connected/, stdout);
+      assert.match(srv.log(), /client claude-code/);
+      assert.deepEqual(await srv.stop(), { code: 0, signal: null });
+    } finally {
+      srv.child.kill('SIGKILL');
+      s.cleanup();
     }
   });
