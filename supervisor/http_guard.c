@@ -338,7 +338,8 @@ guard_accepts(const char *accept, const char *type)
 		    accept[len - 1] == '\t'))
 			len--;
 		if ((len == strlen(type) && strncasecmp(accept, type,
-		    len) == 0) || (len == 3 && strncmp(accept, "*/*", 3) == 0) ||
+		    len) == 0) ||
+		    (len == 3 && strncmp(accept, "*/*", 3) == 0) ||
 		    (len == tlen + 2 && strncasecmp(accept, type, tlen) == 0 &&
 		    strncmp(accept + tlen, "/*", 2) == 0))
 			return (1);

@@ -23,8 +23,8 @@ struct evhttp_request;
 #define HTTP_PATH		"/mcp"
 #define HTTP_SID_HEX		32		/* 128 random bits */
 #define HTTP_RING_EVENTS	128		/* events kept per stream */
-#define HTTP_RING_BYTES		(4 * 1024 * 1024)
-#define HTTP_STREAMS_KEPT	16		/* ended streams kept */
+#define HTTP_RING_BYTES		(1024 * 1024)
+#define HTTP_STREAMS_KEPT	8		/* ended streams kept */
 #define HTTP_SESSION_IDLE_MS	(30 * 60 * 1000)
 #define HTTP_KEEPALIVE_MS	15000		/* SSE comment when quiet */
 #define HTTP_SWEEP_MS		5000

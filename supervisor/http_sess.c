@@ -169,7 +169,8 @@ stream_free(struct http_stream *st)
 
 	stream_detach(st);
 	for (i = 0; i < st->st_count; i++)
-		free(st->st_ring[(st->st_first + i) % HTTP_RING_EVENTS].ev_data);
+		free(st->st_ring[(st->st_first + i) %
+		    HTTP_RING_EVENTS].ev_data);
 	if (st != s->s_get) {
 		if (st->st_done && st->st_sse)
 			s->s_nkept--;
@@ -189,7 +190,8 @@ stream_cut(struct http_stream *st)
 	    "stream; closing the connection", st->st_sess->s_id);
 	st->st_req = NULL;
 	http_unwatch(req);
-	evhttp_connection_free(evhttp_request_get_connection(req));
+	if (evhttp_request_get_connection(req) != NULL)
+		evhttp_connection_free(evhttp_request_get_connection(req));
 }
 
 /* Write one event of the ring to the attached client. */

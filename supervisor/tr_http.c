@@ -52,6 +52,8 @@ static const struct {
 	{ 415, "Unsupported Media Type" }, { 503, "Service Unavailable" },
 };
 
+static int	http_timeout_s;		/* for requests to arrive */
+
 static const char *
 http_reason(int code)
 {
@@ -107,17 +109,24 @@ http_refuse(struct evhttp_request *req, int status, int code,
 	json_object_put(o);
 }
 
-/* Begin an SSE response. */
+/*
+ * Begin an SSE response.  The read timeout no longer applies while it
+ * lasts (the client sends nothing); a client that stops reading is
+ * bounded by HTTP_OUT_MAX instead.
+ */
 void
 http_sse_start(struct evhttp_request *req, const char *sid)
 {
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 
 	evhttp_add_header(out, "Content-Type", "text/event-stream");
 	evhttp_add_header(out, "Cache-Control", "no-cache, no-transform");
 	evhttp_add_header(out, "X-Accel-Buffering", "no");
 	if (sid != NULL)
 		evhttp_add_header(out, "Mcp-Session-Id", sid);
+	if (evcon != NULL)
+		evhttp_connection_set_timeout(evcon, -1);
 	evhttp_send_reply_start(req, 200, "OK");
 }
 
@@ -163,13 +172,16 @@ http_watch(struct evhttp_request *req, struct http_stream *st)
 		evhttp_connection_set_closecb(evcon, http_closed_cb, st);
 }
 
+/* Stop watching; the connection reads the next request in time. */
 void
 http_unwatch(struct evhttp_request *req)
 {
 	struct evhttp_connection	*evcon;
 
-	if ((evcon = evhttp_request_get_connection(req)) != NULL)
-		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if ((evcon = evhttp_request_get_connection(req)) == NULL)
+		return;
+	evhttp_connection_set_closecb(evcon, NULL, NULL);
+	evhttp_connection_set_timeout(evcon, http_timeout_s);
 }
 
 /*
@@ -497,8 +509,8 @@ http_peers_max(void)
 	struct rlimit	rl;
 	size_t		max = HTTP_PEERS_MAX;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < (rlim_t)max + 128)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max + 128)
 		max = rl.rlim_cur > 256 ? (size_t)rl.rlim_cur - 128 : 128;
 	return (max);
 }
@@ -519,7 +531,7 @@ tr_http_new(struct event_base *base, const struct sv_config *cfg,
 	th = xcalloc(1, sizeof(*th));
 	th->th_base = base;
 	th->th_max_sessions = (size_t)cfg->c_max_sessions;
-	th->th_timeout_s = (int)cfg->c_http_timeout_s;
+	th->th_timeout_s = http_timeout_s = (int)cfg->c_http_timeout_s;
 	TAILQ_INIT(&th->th_sessions);
 	if ((th->th_http = evhttp_new(base)) == NULL ||
 	    (th->th_scratch = evbuffer_new()) == NULL)

@@ -277,6 +277,30 @@ hostTest('a second GET stream of a session: 409; GET needs a session',
     assert.equal(again.status, 404);
   });
 
+hostTest('an SSE stream outlives the read timeout (it is not a request)',
+  async (srv, s) => {
+    const sid = await session(srv);
+    const h = { Authorization: `Bearer ${TOKEN}`, 'Mcp-Session-Id': sid,
+      Accept: 'text/event-stream' };
+    let text = '';
+    const get = http.request({ host: '127.0.0.1', port: srv.port,
+      path: '/mcp', method: 'GET', headers: h });
+    const opened = new Promise((res) => get.on('response', res));
+    get.end();
+    const res = await opened;
+    res.setEncoding('utf8');
+    res.on('data', (d) => { text += d; });
+    await sleep(3500);
+    // Something for the session: the resource list changed.
+    const r = await post(srv, { jsonrpc: '2.0', id: 2, method:
+      'tools/call', params: { name: 'submit_job', arguments: spec(s) } },
+    { 'Mcp-Session-Id': sid });
+    assert.equal(r.status, 200);
+    await sleep(500);
+    get.destroy();
+    assert.match(text, /notifications\/resources\/list_changed/);
+  }, { SKILLBOX_HTTP_TIMEOUT_S: '1' });
+
 hostTest('at the session limit the oldest idle session goes',
   async (srv) => {
     const ids = [];
