@@ -2,8 +2,9 @@
  * MCP tasks (2025-11-25, experimental): a tools/call of submit_job with
  * params.task creates a task mapped onto the job and returns at once
  * with it; tasks/get and tasks/list show it, tasks/result waits for the
- * job to end and returns what a call would have (the job as get_job
- * shows it, isError unless it succeeded), tasks/cancel cancels the job.
+ * job to end (TASK_WAIT_MAX_S at most per call) and returns what a call
+ * would have (the job as get_job shows it, isError unless it
+ * succeeded), tasks/cancel cancels the job.
  * The client that created a task hears notifications/tasks/status when
  * its status or message changes.  Tasks live in memory, bounded; a
  * finished task is forgotten when its ttl has passed.
@@ -12,6 +13,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "clock.h"
 #include "json.h"
@@ -23,6 +26,7 @@
 #define TASK_ID_HEX	32		/* 128 random bits */
 #define TASK_PAGE	50		/* tasks per tasks/list page */
 #define TASK_WAITS_MAX	4096		/* tasks/result pending, all tasks */
+#define TASK_WAIT_MAX_S	600		/* how long one tasks/result waits */
 #define TASK_META	"\"_meta\":{\"io.modelcontextprotocol/related-task\":" \
 			"{\"taskId\":\"%s\"}}"
 
@@ -37,6 +41,7 @@ enum task_status {
 struct task_wait {
 	struct mcp_req		*tw_req;
 	struct task		*tw_task;
+	struct event		*tw_timer;	/* its bound, or NULL */
 	TAILQ_ENTRY(task_wait)	 tw_entry;
 };
 
@@ -124,7 +129,23 @@ task_wait_free(void *arg)
 
 	TAILQ_REMOVE(&tw->tw_task->tk_waits, tw, tw_entry);
 	ntask_waits--;
+	if (tw->tw_timer != NULL)
+		event_free(tw->tw_timer);
 	free(tw);
+}
+
+/* A tasks/result waited TASK_WAIT_MAX_S: say so; the task goes on. */
+static void
+task_wait_timeout_cb(int fd, short what, void *arg)
+{
+	struct task_wait	*tw = arg;
+	struct mcp_req		*r = tw->tw_req;
+
+	task_wait_free(tw);
+	mcp_req_pend(r, NULL, NULL);
+	mcp_errorf(r, MCP_INTERNAL_ERROR, "Internal error: the task is "
+	    "still working after %d s; call tasks/result again, or poll "
+	    "tasks/get", TASK_WAIT_MAX_S);
 }
 
 /* Forget a task; its pending results are dropped unanswered. */
@@ -413,10 +434,14 @@ tasks_get(struct mcp_req *r, struct json_object *params)
 		mcp_reply(r, task_json(tk));
 }
 
-/* tasks/result: at once if the task is done, else when it is. */
+/*
+ * tasks/result: at once if the task is done, else when it is, waiting
+ * TASK_WAIT_MAX_S at most.
+ */
 void
 tasks_result(struct mcp_req *r, struct json_object *params)
 {
+	struct timeval		 tv = { TASK_WAIT_MAX_S, 0 };
 	struct task_wait	*tw;
 	struct task		*tk;
 
@@ -438,6 +463,11 @@ tasks_result(struct mcp_req *r, struct json_object *params)
 	TAILQ_INSERT_TAIL(&tk->tk_waits, tw, tw_entry);
 	ntask_waits++;
 	mcp_req_pend(r, tw, task_wait_free);
+	if (tools_base() != NULL) {
+		tw->tw_timer = evtimer_new(tools_base(), task_wait_timeout_cb,
+		    tw);
+		evtimer_add(tw->tw_timer, &tv);
+	}
 }
 
 /* tasks/list: newest first, a page at a time. */
