@@ -80,7 +80,7 @@ struct http_stream {
 	int			 st_reading;	/* its input is being read */
 	uint64_t		 st_seq;	/* last event numbered */
 	uint64_t		 st_sent;	/* last event written */
-	struct http_event	 st_ring[HTTP_RING_EVENTS];
+	struct http_event	*st_ring;	/* HTTP_RING_EVENTS, or NULL */
 	size_t			 st_first;	/* oldest in the ring */
 	size_t			 st_count;
 	size_t			 st_bytes;

@@ -171,6 +171,7 @@ stream_free(struct http_stream *st)
 	for (i = 0; i < st->st_count; i++)
 		free(st->st_ring[(st->st_first + i) %
 		    HTTP_RING_EVENTS].ev_data);
+	free(st->st_ring);
 	if (st != s->s_get) {
 		if (st->st_done && st->st_sse)
 			s->s_nkept--;
@@ -223,6 +224,8 @@ stream_event(struct http_stream *st, const char *data, size_t len)
 {
 	struct http_event	*ev;
 
+	if (st->st_ring == NULL)
+		st->st_ring = xcalloc(HTTP_RING_EVENTS, sizeof(*st->st_ring));
 	while (st->st_count > 0 && (st->st_count == HTTP_RING_EVENTS ||
 	    st->st_bytes + len > HTTP_RING_BYTES)) {
 		ev = &st->st_ring[st->st_first];

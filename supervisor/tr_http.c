@@ -78,19 +78,16 @@ http_respond(struct evhttp_request *req, int status, const char *body,
     size_t len, const char *sid)
 {
 	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
-	struct evbuffer		*b = NULL;
 
 	if (sid != NULL)
 		evhttp_add_header(out, "Mcp-Session-Id", sid);
 	if (body != NULL) {
 		evhttp_add_header(out, "Content-Type", "application/json");
-		if ((b = evbuffer_new()) == NULL ||
-		    evbuffer_add(b, body, len) == -1)
+		if (evbuffer_add(evhttp_request_get_output_buffer(req), body,
+		    len) == -1)
 			fatalx("http: out of memory");
 	}
-	evhttp_send_reply(req, status, http_reason(status), b);
-	if (b != NULL)
-		evbuffer_free(b);
+	evhttp_send_reply(req, status, http_reason(status), NULL);
 }
 
 /* Refuse with an HTTP status and a JSON-RPC error without an id. */
