@@ -202,14 +202,14 @@ sv_options(int argc, char **argv, struct sv_opts *o)
 		}
 	}
 	if (optind != argc || (!o->o_stdio && o->o_listen == NULL &&
-	    getenv("SKILLBOX_LISTEN") == NULL))
+	    getenv("SKILLBOX_LISTEN") == NULL && getenv("LISTEN_FDS") == NULL))
 		usage();
 }
 
 /*
- * Start the transports asked for.  An HTTP host alone takes local
- * repositories only from SKILLBOX_ALLOWED_ROOTS, never from where it
- * happened to be started.
+ * Start the transports asked for (HTTP also on sockets systemd passed
+ * in).  An HTTP host alone takes local repositories only from
+ * SKILLBOX_ALLOWED_ROOTS, never from where it happened to be started.
  */
 static void
 sv_serve(const struct sv_opts *o, int outfd)
@@ -224,8 +224,9 @@ sv_serve(const struct sv_opts *o, int outfd)
 		free(sv.cfg.c_allowed_roots);
 		sv.cfg.c_allowed_roots = NULL;
 	}
-	if (sv.cfg.c_listen != NULL && tr_http_new(sv.base, &sv.cfg,
-	    o->o_no_auth, &sv.http, &cause) == -1)
+	if ((sv.cfg.c_listen != NULL || getenv("LISTEN_FDS") != NULL) &&
+	    tr_http_new(sv.base, &sv.cfg, o->o_no_auth, &sv.http,
+	    &cause) == -1)
 		fatalx("http: %s", cause);
 	if (o->o_stdio) {
 		sv.stdio = tr_stdio_new(sv.base, STDIN_FILENO, outfd, sv_eof);

@@ -432,9 +432,9 @@ http_parse_listen(const char *listen, char **host, unsigned short *port)
 	return (0);
 }
 
-/* Log where a bound socket listens. */
-static void
-http_log_bound(evutil_socket_t fd)
+/* Log where a bound socket listens; is it a loopback address? */
+static int
+http_bound(evutil_socket_t fd)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof(ss);
@@ -442,7 +442,7 @@ http_log_bound(evutil_socket_t fd)
 	int			 port, v6;
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
-		return;
+		return (0);
 	v6 = ss.ss_family == AF_INET6;
 	if (v6) {
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr,
@@ -455,15 +455,17 @@ http_log_bound(evutil_socket_t fd)
 	}
 	log_info("serving MCP over HTTP at http://%s%s%s:%d" HTTP_PATH,
 	    v6 ? "[" : "", addr, v6 ? "]" : "", port);
+	return (guard_loopback(addr));
 }
 
 /*
  * Listen: on the sockets systemd passed, else on cfg->c_listen.  The
- * host part is returned for the Host allow-list.
+ * host part is returned for the Host allow-list, and whether every
+ * socket is on a loopback address.
  */
 static int
 http_listen(struct tr_http *th, const struct sv_config *cfg, char **host,
-    int *activated, char **cause)
+    int *loopback, char **cause)
 {
 	struct evhttp_bound_socket	*bs;
 	unsigned short			 port;
@@ -471,7 +473,7 @@ http_listen(struct tr_http *th, const struct sv_config *cfg, char **host,
 
 	if ((n = sd_listen_fds(&first, cause)) == -1)
 		return (-1);
-	*activated = n > 0;
+	*loopback = 1;
 	for (i = 0; i < n; i++) {
 		evutil_make_socket_nonblocking(first + i);
 		if ((bs = evhttp_accept_socket_with_handle(th->th_http,
@@ -480,7 +482,7 @@ http_listen(struct tr_http *th, const struct sv_config *cfg, char **host,
 			    "cannot accept", first + i);
 			return (-1);
 		}
-		http_log_bound(evhttp_bound_socket_get_fd(bs));
+		*loopback &= http_bound(evhttp_bound_socket_get_fd(bs));
 	}
 	if (n > 0)
 		return (0);
@@ -495,7 +497,7 @@ http_listen(struct tr_http *th, const struct sv_config *cfg, char **host,
 		xasprintf(cause, "cannot listen on %s", cfg->c_listen);
 		return (-1);
 	}
-	http_log_bound(evhttp_bound_socket_get_fd(bs));
+	*loopback = http_bound(evhttp_bound_socket_get_fd(bs));
 	return (0);
 }
 
@@ -523,7 +525,7 @@ tr_http_new(struct event_base *base, const struct sv_config *cfg,
 	struct timeval	 tv = { HTTP_SWEEP_MS / 1000, 0 };
 	struct tr_http	*th;
 	char		*host = NULL;
-	int		 activated = 0;
+	int		 loopback = 0;
 
 	th = xcalloc(1, sizeof(*th));
 	th->th_base = base;
@@ -541,12 +543,12 @@ tr_http_new(struct event_base *base, const struct sv_config *cfg,
 	evhttp_set_timeout(th->th_http, th->th_timeout_s);
 	evhttp_set_default_content_type(th->th_http, NULL);
 	peers_init(base, th->th_timeout_s, http_peers_max());
-	if (http_listen(th, cfg, &host, &activated, cause) == -1 ||
+	if (http_listen(th, cfg, &host, &loopback, cause) == -1 ||
 	    guard_init(&th->th_guard, cfg, no_auth, host, cause) == -1)
 		goto fail;
-	if (no_auth && !activated && !guard_loopback(host)) {
+	if (no_auth && !loopback) {
 		xasprintf(cause, "--no-auth is allowed on a loopback address "
-		    "only, not %s", host);
+		    "only, not %s", host != NULL ? host : "a socket passed in");
 		goto fail;
 	}
 	if (no_auth)

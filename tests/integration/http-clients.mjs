@@ -2,22 +2,35 @@
 // the official MCP SDK client (StreamableHTTPClientTransport) runs jobs
 // end to end with progress and with MCP tasks (the fake worker, then
 // the real skillbox-worker against tests/e2b-local with the fake claude
-// in the sandbox), the Inspector CLI works over HTTP, and the real
-// Claude Code CLI reports the host connected.
+// in the sandbox), the Inspector CLI works over HTTP, the real Claude
+// Code CLI reports the host connected, and systemd-socket-activate
+// hands skillboxd its listening socket.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { scratch, spec, depBin, until, skillboxdPath, SDK_SKIP } from
   './lib/skillboxd.mjs';
-import { loadPackage, skipUnless } from './lib/deps.mjs';
-import { httpServer, sdkClient, stillServes } from './lib/http.mjs';
+import { loadPackage, skipUnless, which } from './lib/deps.mjs';
+import { httpServer, sdkClient, stillServes, TOKEN } from './lib/http.mjs';
 import { e2bLocalPath, startE2bLocal } from './lib/e2b-local.mjs';
 import { fakeClaudePath, fakeClaudeTemplate, fixtureRepo, scenario,
   srcdir, tempDir, workerPath } from './lib/worker.mjs';
 
 const run = promisify(execFile);
+
+// A loopback port nobody listens on (now).
+function freePort() {
+  return new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 // A fresh host and an SDK client; both closed after fn.
 async function withClient(env, fn, opts = {}) {
@@ -252,6 +265,49 @@ test('claude mcp list: connected over HTTP with the token, failed without',
       assert.deepEqual(await srv.stop(), { code: 0, signal: null });
     } finally {
       srv.child.kill('SIGKILL');
+      s.cleanup();
+    }
+  });
+
+const activate = which('systemd-socket-activate');
+
+test('socket activation: skillboxd serves on the socket systemd passes',
+  { skip: skipUnless({ files: [skillboxdPath],
+    programs: ['systemd-socket-activate'] }) }, async () => {
+    const s = scratch();
+    const port = await freePort();
+    writeFileSync(path.join(s.dir, 'token'), `${TOKEN}\n`);
+    const env = ['-E', `SKILLBOX_STATE_DIR=${s.state}`,
+      '-E', `SKILLBOX_TOKEN_FILE=${path.join(s.dir, 'token')}`];
+    const child = spawn(activate, ['-l', `127.0.0.1:${port}`, ...env,
+      skillboxdPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr.on('data', (d) => { log += d; });
+    const exited = new Promise((res) => child.on('exit',
+      (code, signal) => res({ code, signal })));
+    try {
+      await until(() => /Listening on/.test(log), 10000, 'the socket');
+      const srv = { port, token: TOKEN };
+      // The first connection starts skillboxd, which takes the socket.
+      assert.ok(await stillServes(srv), log);
+      assert.match(log, new RegExp(`serving MCP over HTTP at ` +
+        `http://127.0.0.1:${port}/mcp`));
+      child.kill('SIGTERM');
+      assert.deepEqual(await exited, { code: 0, signal: null }, log);
+      // --no-auth on a socket that is not loopback is refused.
+      const wide = await freePort();
+      const open = spawn(activate, ['-l', `0.0.0.0:${wide}`, ...env,
+        skillboxdPath, '--no-auth'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      open.stderr.on('data', (d) => { err += d; });
+      const gone = new Promise((res) => open.on('exit', res));
+      await until(() => /Listening on/.test(err), 10000, 'the socket');
+      net.connect(wide, '127.0.0.1').on('error', () => {});
+      const code = await gone;
+      assert.notEqual(code, 0);
+      assert.match(err, /loopback address only/);
+    } finally {
+      child.kill('SIGKILL');
       s.cleanup();
     }
   });
