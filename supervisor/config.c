@@ -65,6 +65,7 @@ struct conf_key {
 #define KIB		((int64_t)1024)
 #define MIB		(KIB * 1024)
 
+static int	conf_roots_from_cwd = 1;	/* see config_default_roots */
 static const struct conf_key conf_keys[] = {
 	{ "state-dir", "SKILLBOX_STATE_DIR", NULL, CONF_PATH,
 	    OFF(c_state_dir), 0, 0, 0, CK_RESTART },
@@ -669,13 +670,27 @@ conf_defaults(struct sv_config *cfg, struct conf_load *cl)
 		cfg->c_skills_dir = xstrdup(SKILLBOX_DATADIR "/skills");
 	if (cfg->c_template == NULL)
 		cfg->c_template = xstrdup("claude");
-	if (cfg->c_allowed_roots == NULL && getcwd(cwd, sizeof(cwd)) != NULL)
+	if (cfg->c_allowed_roots == NULL && conf_roots_from_cwd &&
+	    getcwd(cwd, sizeof(cwd)) != NULL)
 		cfg->c_allowed_roots = xstrdup(strcmp(cwd, "/") == 0 ? "" :
 		    cwd);
+	if (cfg->c_allowed_roots == NULL)
+		cfg->c_allowed_roots = xstrdup("");
 	if (gethostname(host, sizeof(host)) == -1)
 		snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
 	cfg->c_host = xstrdup(host);
+}
+
+/*
+ * Where local repositories may lie by default: the directory skillboxd
+ * was started in for a stdio launch (the client's project); none for an
+ * HTTP host, which serves other machines.
+ */
+void
+config_default_roots(int from_cwd)
+{
+	conf_roots_from_cwd = from_cwd;
 }
 
 /*

@@ -295,3 +295,26 @@ out:
 	buf_free(&b);
 	return (r);
 }
+
+/*
+ * The params.cursor of a list request: 1 with *seq = UINT64_MAX when
+ * there is none (the first page), 0 with *seq from the cursor, -1 after
+ * answering that it is not one of ours.
+ */
+int
+cursor_param(struct mcp_req *r, struct json_object *params, uint64_t *seq)
+{
+	const char	*cursor = NULL;
+	char		*cause = NULL;
+
+	*seq = UINT64_MAX;
+	if (json_get_string(params, "params", "cursor", J_OPTIONAL, 128,
+	    &cursor, &cause) == -1 || (cursor != NULL &&
+	    cursor_decode(cursor, seq) == -1)) {
+		mcp_errorf(r, MCP_INVALID_PARAMS, "Invalid params: %s",
+		    cause != NULL ? cause : "params.cursor: unknown cursor");
+		free(cause);
+		return (-1);
+	}
+	return (cursor == NULL);
+}

@@ -56,6 +56,8 @@ static const struct {
 	  "(SKILL.md).", "text/markdown" },
 };
 
+static const struct res_provider *res_extra;
+
 static int	res_parse(const char *, struct res_uri *);
 static int	res_decode_path(const char *, char *, size_t);
 static void	res_not_found(struct mcp_req *, const char *, const char *);
@@ -143,13 +145,21 @@ res_parse(const char *uri, struct res_uri *ru)
 	return (0);
 }
 
+/* Add a program's own resources (NULL: none). */
+void
+res_register(const struct res_provider *rp)
+{
+	res_extra = rp;
+}
+
 /* Does this URI name a resource (for subscriptions)? */
 int
 res_exists(const char *uri)
 {
 	struct res_uri	ru;
 
-	return (res_parse(uri, &ru) == 0);
+	return (res_parse(uri, &ru) == 0 || (res_extra != NULL &&
+	    res_extra->rp_exists(uri)));
 }
 
 /* Answer -32002 "Resource not found", with the URI as data. */
@@ -222,22 +232,15 @@ void
 res_list(struct mcp_req *r, struct json_object *params)
 {
 	struct json_object	*res, *arr, *skills = NULL, *s;
-	const char		*cursor = NULL;
 	char			*cause = NULL, *next, *version = NULL;
-	uint64_t		 seq = UINT64_MAX, nseq = 0;
+	uint64_t		 seq, nseq = 0;
 	size_t			 i;
-	int			 more;
+	int			 more, first;
 
-	if (json_get_string(params, "params", "cursor", J_OPTIONAL, 128,
-	    &cursor, &cause) == -1 || (cursor != NULL &&
-	    cursor_decode(cursor, &seq) == -1)) {
-		mcp_errorf(r, MCP_INVALID_PARAMS, "Invalid params: %s",
-		    cause != NULL ? cause : "params.cursor: unknown cursor");
-		free(cause);
+	if ((first = cursor_param(r, params, &seq)) == -1)
 		return;
-	}
 	arr = json_object_new_array();
-	if (cursor == NULL && pack_list(&skills, &version, &cause) == 0) {
+	if (first && pack_list(&skills, &version, &cause) == 0) {
 		for (i = 0; i < json_object_array_length(skills); i++) {
 			s = json_object_array_get_idx(skills, i);
 			json_object_array_add(arr, res_entry(
@@ -250,6 +253,8 @@ res_list(struct mcp_req *r, struct json_object *params)
 	json_object_put(skills);
 	free(version);
 	free(cause);
+	if (first && res_extra != NULL)
+		res_extra->rp_list(arr);
 	res_list_jobs(arr, seq, &more, &nseq);
 	res = json_object_new_object();
 	json_object_object_add(res, "resources", arr);
@@ -286,6 +291,8 @@ res_templates(struct mcp_req *r, struct json_object *params)
 			    res_templates_list[i].mime);
 		json_object_array_add(arr, t);
 	}
+	if (res_extra != NULL)
+		res_extra->rp_templates(arr);
 	res = json_object_new_object();
 	json_object_object_add(res, "resourceTemplates", arr);
 	mcp_reply(r, res);
@@ -429,7 +436,8 @@ res_read(struct mcp_req *r, struct json_object *params)
 	if ((uri = res_param_uri(r, params)) == NULL)
 		return;
 	if (res_parse(uri, &ru) == -1) {
-		res_not_found(r, uri, NULL);
+		if (res_extra == NULL || res_extra->rp_read(r, uri) == -1)
+			res_not_found(r, uri, NULL);
 		return;
 	}
 	switch (ru.ru_kind) {

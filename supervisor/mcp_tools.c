@@ -143,56 +143,46 @@ static void	tool_list(struct mcp_req *, struct json_object *);
 static void	tool_log(struct mcp_req *, struct json_object *);
 static void	tool_skills(struct mcp_req *, struct json_object *);
 
-#define T_RO	0x1	/* readOnlyHint */
-#define T_DESTR	0x2	/* destructiveHint */
-#define T_IDEM	0x4	/* idempotentHint */
-#define T_OPEN	0x8	/* openWorldHint */
-
-static const struct tool {
-	const char	*t_name;
-	const char	*t_title;
-	const char	*t_desc;
-	const char	*t_in;
-	const char	*t_out;
-	int		 t_hints;
-	mcp_handler	 t_fn;
-} tools[] = {
+static const struct mcp_tool tools[] = {
 	{ "submit_job", "Submit a coding job",
 	  "Start a coding job on a repository in a fresh sandbox with "
 	  "Claude Code. Returns at once with the job (queued or starting); "
 	  "follow it with wait_job or get_job.",
-	  tools_submit_in, S_JOB, T_OPEN, tool_submit },
+	  tools_submit_in, S_JOB, T_OPEN, tool_submit, tasks_submit },
 	{ "get_job", "Get a job",
 	  "The job's state and, once it is done, its result: summary, "
 	  "tests, diff, artifacts, agent, sandbox, skills and timings.",
-	  tools_get_in, S_JOB, T_RO | T_IDEM, tool_get },
+	  tools_get_in, S_JOB, T_RO | T_IDEM, tool_get, NULL },
 	{ "wait_job", "Wait for a job",
 	  "Wait until the job is done or timeout_s passes, reporting "
 	  "progress (phase and recent agent activity) meanwhile. Returns the "
 	  "job as get_job does; done tells whether it finished.",
-	  tools_wait_in, S_JOB, T_RO | T_IDEM, tools_wait },
+	  tools_wait_in, S_JOB, T_RO | T_IDEM, tools_wait, NULL },
 	{ "cancel_job", "Cancel a job",
 	  "Cancel a queued or running job: the worker stops the agent and "
 	  "kills the sandbox. A finished job cannot be cancelled.",
-	  tools_cancel_in, S_JOB, T_DESTR | T_IDEM, tool_cancel },
+	  tools_cancel_in, S_JOB, T_DESTR | T_IDEM, tool_cancel, NULL },
 	{ "list_jobs", "List jobs",
 	  "Jobs, newest first, optionally filtered by state and type, a page "
 	  "at a time (pass next_cursor back as cursor).",
-	  tools_list_in, tools_list_out, T_RO | T_IDEM, tool_list },
+	  tools_list_in, tools_list_out, T_RO | T_IDEM, tool_list, NULL },
 	{ "get_job_log", "Read a job's log",
 	  "Entries of the job's event log (state changes, agent events, "
 	  "worker messages) from offset, at most limit of them; pass "
 	  "next_offset back to continue. Replays everything a lost stream "
 	  "missed.",
-	  tools_log_in, tools_log_out, T_RO | T_IDEM, tool_log },
+	  tools_log_in, tools_log_out, T_RO | T_IDEM, tool_log, NULL },
 	{ "list_skills", "List the skills",
 	  "The skills in the Skills pack that every job's sandbox gets.",
-	  tools_skills_in, tools_skills_out, T_RO | T_IDEM, tool_skills },
+	  tools_skills_in, tools_skills_out, T_RO | T_IDEM, tool_skills, NULL },
 };
 
-#define NTOOLS	(sizeof(tools) / sizeof(tools[0]))
+#define NTOOLS		(sizeof(tools) / sizeof(tools[0]))
+#define TOOLS_EXTRA_MAX	64
 
 static struct json_object *tools_listing;
+static const struct mcp_tool *tools_extra[TOOLS_EXTRA_MAX];
+static size_t		 tools_nextra;
 
 
 static struct json_object *tools_schema(const char *);
@@ -212,38 +202,74 @@ tools_schema(const char *text)
 	return (o);
 }
 
-/* Build the tools/list answer once. */
-void
-tools_init(void)
+/* One tools/list entry. */
+static struct json_object *
+tools_entry(const struct mcp_tool *t)
 {
-	struct json_object	*arr, *t, *ann;
+	struct json_object	*o, *ann, *ex;
+
+	o = json_object_new_object();
+	json_add_string(o, "name", t->t_name);
+	if (t->t_title != NULL)
+		json_add_string(o, "title", t->t_title);
+	json_add_string(o, "description", t->t_desc);
+	json_object_object_add(o, "inputSchema", tools_schema(t->t_in));
+	if (t->t_out != NULL)
+		json_object_object_add(o, "outputSchema",
+		    tools_schema(t->t_out));
+	ann = json_object_new_object();
+	if (t->t_title != NULL)
+		json_add_string(ann, "title", t->t_title);
+	json_add_bool(ann, "readOnlyHint", (t->t_hints & T_RO) != 0);
+	json_add_bool(ann, "destructiveHint", (t->t_hints & T_DESTR) != 0);
+	json_add_bool(ann, "idempotentHint", (t->t_hints & T_IDEM) != 0);
+	json_add_bool(ann, "openWorldHint", (t->t_hints & T_OPEN) != 0);
+	json_object_object_add(o, "annotations", ann);
+	if (t->t_task_fn != NULL) {
+		ex = json_object_new_object();
+		json_add_string(ex, "taskSupport", "optional");
+		json_object_object_add(o, "execution", ex);
+	}
+	return (o);
+}
+
+/* Build the tools/list answer: the built-in tools, then the extra ones. */
+static void
+tools_build(void)
+{
+	struct json_object	*arr;
 	size_t			 i;
 
 	arr = json_object_new_array();
-	for (i = 0; i < NTOOLS; i++) {
-		t = json_object_new_object();
-		json_add_string(t, "name", tools[i].t_name);
-		json_add_string(t, "title", tools[i].t_title);
-		json_add_string(t, "description", tools[i].t_desc);
-		json_object_object_add(t, "inputSchema",
-		    tools_schema(tools[i].t_in));
-		json_object_object_add(t, "outputSchema",
-		    tools_schema(tools[i].t_out));
-		ann = json_object_new_object();
-		json_add_string(ann, "title", tools[i].t_title);
-		json_add_bool(ann, "readOnlyHint", tools[i].t_hints & T_RO);
-		json_add_bool(ann, "destructiveHint",
-		    (tools[i].t_hints & T_DESTR) != 0);
-		json_add_bool(ann, "idempotentHint",
-		    (tools[i].t_hints & T_IDEM) != 0);
-		json_add_bool(ann, "openWorldHint",
-		    (tools[i].t_hints & T_OPEN) != 0);
-		json_object_object_add(t, "annotations", ann);
-		json_object_array_add(arr, t);
-	}
+	for (i = 0; i < NTOOLS; i++)
+		json_object_array_add(arr, tools_entry(&tools[i]));
+	for (i = 0; i < tools_nextra; i++)
+		json_object_array_add(arr, tools_entry(tools_extra[i]));
+	json_object_put(tools_listing);
 	tools_listing = json_object_new_object();
 	json_object_object_add(tools_listing, "tools", arr);
+}
+
+void
+tools_init(void)
+{
+	tools_nextra = 0;
+	tools_build();
 	jobs_set_hook(tools_job_changed);
+}
+
+/* Add tools (a fixture's) after the built-in ones; t must stay valid. */
+void
+tools_register(const struct mcp_tool *t, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (tools_nextra == TOOLS_EXTRA_MAX)
+			fatalx("tools: too many extra tools");
+		tools_extra[tools_nextra++] = &t[i];
+	}
+	tools_build();
 }
 
 void
@@ -267,41 +293,67 @@ tools_list(struct mcp_req *r, struct json_object *params)
 	mcp_reply(r, json_object_get(tools_listing));
 }
 
-/* tools/call: find the tool, then let it check its arguments. */
+/* The tool of this name, built in or extra, or NULL. */
+static const struct mcp_tool *
+tools_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NTOOLS; i++)
+		if (strcmp(name, tools[i].t_name) == 0)
+			return (&tools[i]);
+	for (i = 0; i < tools_nextra; i++)
+		if (strcmp(name, tools_extra[i]->t_name) == 0)
+			return (tools_extra[i]);
+	return (NULL);
+}
+
+/*
+ * tools/call: find the tool, then let it check its arguments.  A call
+ * with params.task (2025-11-25) goes to the tool's task handler.
+ */
 void
 tools_call(struct mcp_req *r, struct json_object *params)
 {
-	struct json_object	*args = NULL, *empty = NULL;
+	const struct mcp_tool	*t;
+	struct json_object	*args = NULL, *empty = NULL, *task = NULL;
 	const char		*name = NULL;
 	char			*cause = NULL;
-	size_t			 i;
 
 	if (json_get_string(params, "params", "name", J_REQUIRED, 128, &name,
 	    &cause) == -1 || json_get_object(params, "params", "arguments",
-	    J_OPTIONAL, &args, &cause) == -1) {
+	    J_OPTIONAL, &args, &cause) == -1 || (tasks_enabled(r) &&
+	    json_get_object(params, "params", "task", J_OPTIONAL, &task,
+	    &cause) == -1)) {
 		mcp_invalid_params(r, cause);
 		return;
 	}
-	for (i = 0; i < NTOOLS; i++)
-		if (strcmp(name, tools[i].t_name) == 0)
-			break;
-	if (i == NTOOLS) {
+	if ((t = tools_find(name)) == NULL) {
 		mcp_errorf(r, MCP_INVALID_PARAMS, "Unknown tool: %.128s",
 		    name);
 		return;
 	}
+	if (task != NULL && t->t_task_fn == NULL) {
+		mcp_errorf(r, MCP_METHOD_NOT_FOUND, "Tool %s does not support "
+		    "task-augmented calls", t->t_name);
+		return;
+	}
 	if (args == NULL)
 		args = empty = json_object_new_object();
-	tools[i].t_fn(r, args);
+	if (task != NULL)
+		t->t_task_fn(r, args, task);
+	else
+		t->t_fn(r, args);
 	json_object_put(empty);
 }
 
 /*
- * Answer a tool call with structured content (taken) and its text copy.
- * The content is serialised once and used for both.
+ * A CallToolResult with structured content (taken) and its text copy,
+ * serialised once for both; isError if is_error, and extra (a raw
+ * "key":value member, or NULL) added.
  */
-void
-tools_result(struct mcp_req *r, struct json_object *sc)
+char *
+tools_result_text(struct json_object *sc, int is_error, const char *extra)
 {
 	struct buf	 b;
 	const char	*s;
@@ -314,23 +366,31 @@ tools_result(struct mcp_req *r, struct json_object *sc)
 	(void)json_escape(&b, s, len);
 	(void)buf_addstr(&b, "\"}],\"structuredContent\":");
 	(void)buf_add(&b, s, len);
+	if (is_error)
+		(void)buf_addstr(&b, ",\"isError\":true");
+	if (extra != NULL)
+		(void)buf_printf(&b, ",%s", extra);
 	(void)buf_addc(&b, '}');
 	json_object_put(sc);
-	mcp_reply_text(r, buf_str(&b), buf_len(&b));
-	buf_free(&b);
+	return (buf_detach(&b, NULL));
 }
 
-/* Answer a tool call with a tool error: the call ran, and failed. */
+/* Answer a tool call with structured content (taken) and its text copy. */
 void
-tools_error(struct mcp_req *r, const char *fmt, ...)
+tools_result(struct mcp_req *r, struct json_object *sc)
+{
+	char	*text = tools_result_text(sc, 0, NULL);
+
+	mcp_reply_text(r, text, strlen(text));
+	free(text);
+}
+
+/* A CallToolResult with isError, saying msg. */
+struct json_object *
+tools_error_result(const char *msg)
 {
 	struct json_object	*res, *content, *text;
-	va_list			 ap;
-	char			*msg;
 
-	va_start(ap, fmt);
-	xvasprintf(&msg, fmt, ap);
-	va_end(ap);
 	text = json_object_new_object();
 	json_add_string(text, "type", "text");
 	json_add_string(text, "text", msg);
@@ -339,9 +399,22 @@ tools_error(struct mcp_req *r, const char *fmt, ...)
 	res = json_object_new_object();
 	json_object_object_add(res, "content", content);
 	json_add_bool(res, "isError", 1);
+	return (res);
+}
+
+/* Answer a tool call with a tool error: the call ran, and failed. */
+void
+tools_error(struct mcp_req *r, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
 	log_debug("tool error: %s", msg);
+	mcp_reply(r, tools_error_result(msg));
 	free(msg);
-	mcp_reply(r, res);
 }
 
 /* A tool error saying cause; takes ownership of cause. */
@@ -414,34 +487,52 @@ tools_view(const struct job *j)
 	return (view_job(j, &u));
 }
 
+/*
+ * Validate a job spec and queue or start its job, for c; every client
+ * hears that the resource list changed.  NULL with *cause set if the
+ * spec is invalid or the job refused.
+ */
+struct job *
+tools_submit(struct mcp_conn *c, struct json_object *args, int *created,
+    char **cause)
+{
+	struct jobspec	*js;
+	struct job	*j;
+	char		*why = NULL;
+
+	if (jobspec_parse(args, &js, &why) == -1) {
+		xasprintf(cause, "invalid job spec: %s", why);
+		free(why);
+		return (NULL);
+	}
+	if ((j = sched_submit(js, c, created, &why)) == NULL) {
+		xasprintf(cause, "job refused: %s", why);
+		free(why);
+		return (NULL);
+	}
+	if (*created)
+		for (c = mcp_conn_first(); c != NULL; c = mcp_conn_next(c))
+			mcp_notify(c, "notifications/resources/list_changed",
+			    NULL);
+	return (j);
+}
+
 /* submit_job: validate the spec, queue or start the job. */
 static void
 tool_submit(struct mcp_req *r, struct json_object *args)
 {
-	struct jobspec		*js;
 	struct json_object	*sc;
-	struct mcp_conn		*c;
 	struct job		*j;
 	char			*cause = NULL;
 	int			 created;
 
-	if (jobspec_parse(args, &js, &cause) == -1) {
-		tools_error(r, "invalid job spec: %s", cause);
-		free(cause);
-		return;
-	}
-	if ((j = sched_submit(js, r->mr_conn, &created, &cause)) == NULL) {
-		tools_error(r, "job refused: %s", cause);
-		free(cause);
+	if ((j = tools_submit(r->mr_conn, args, &created, &cause)) == NULL) {
+		tools_fail(r, cause);
 		return;
 	}
 	sc = tools_view(j);
 	json_add_bool(sc, "created", created);
 	tools_result(r, sc);
-	if (!created)
-		return;
-	for (c = mcp_conn_first(); c != NULL; c = mcp_conn_next(c))
-		mcp_notify(c, "notifications/resources/list_changed", NULL);
 }
 
 static void

@@ -54,6 +54,13 @@ tools_wait_init(struct event_base *base)
 	wait_base = base;
 }
 
+/* The event base handlers may set timers on. */
+struct event_base *
+tools_base(void)
+{
+	return (wait_base);
+}
+
 void
 tools_wait_fini(void)
 {
@@ -211,8 +218,10 @@ tools_job_changed(struct job *j, enum job_change what)
 
 	/* Notifications first, so that they precede a wait's answer. */
 	wait_notify_subscribers(j, what);
-	if (what == JOB_CHANGE_STATE)
+	if (what == JOB_CHANGE_STATE) {
 		wait_log_change(j);
+		tasks_job_changed(j);
+	}
 	for (wt = TAILQ_FIRST(&waits); wt != NULL; wt = next) {
 		next = TAILQ_NEXT(wt, wt_entry);
 		if (wt->wt_job != j)

@@ -28,15 +28,20 @@ static struct {
 	struct event_base	*base;
 	struct sv_config	 cfg;
 	struct tr_stdio		*stdio;
+	struct tr_http		*http;
 	struct event		*sigs[5];
 	int			 stopping;
 	const char		*conf;		/* -f or CONFIG_FILE */
 	int			 conf_given;	/* -f: must exist */
 	int			 check;		/* -n */
 	int			 verbose;	/* how many -v */
+	int			 serve_stdio;	/* --stdio */
+	int			 no_auth;	/* --no-auth */
+	const char		*listen;	/* --listen, or NULL */
 } sv;
 
 static void	usage(void) __attribute__((__noreturn__));
+static void	sv_help(void) __attribute__((__noreturn__));
 static void	sv_stop(const char *);
 static void	sv_stopped(void);
 static void	sv_eof(void);
@@ -48,14 +53,40 @@ static int	sv_configure(struct sv_config *, char **);
 static int	sv_check(void);
 static void	sv_reload(void);
 static char	*sv_status(void);
+static void	sv_serve(int);
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: skillboxd [-dv] [-f file] --stdio\n"
+	fprintf(stderr, "usage: skillboxd [-dv] [-f file] [--stdio] "
+	    "[--listen address:port] [--no-auth]\n"
 	    "       skillboxd -n [-v] [-f file]\n"
 	    "       skillboxd --help | --version\n");
 	exit(EX_USAGE);
+}
+
+static void
+sv_help(void)
+{
+	printf("skillboxd %s: an MCP server that runs coding jobs in "
+	    "sandboxes\n", PACKAGE_VERSION);
+	printf("usage: skillboxd [-dv] [-f file] [--stdio] "
+	    "[--listen address:port] [--no-auth]\n"
+	    "       skillboxd -n [-v] [-f file]\n"
+	    "  --stdio          serve MCP on stdin and stdout\n"
+	    "  --listen A:P     serve Streamable HTTP at http://A:P/mcp "
+	    "(also the `listen'\n"
+	    "                   setting; sockets passed by systemd are used "
+	    "instead)\n"
+	    "  --no-auth        HTTP without a bearer token: loopback "
+	    "development and\n"
+	    "                   conformance runs only\n"
+	    "  -d               stay in the foreground, log to stderr\n"
+	    "  -f file          read this configuration file (default %s)\n"
+	    "  -n               check the configuration and exit\n"
+	    "  -v               log more (repeat for more); with -n, print "
+	    "the settings\n", CONFIG_FILE);
+	exit(0);
 }
 
 /* Begin a shutdown: stop accepting, stop the jobs, exit when done. */
@@ -144,17 +175,25 @@ sv_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "stdio", no_argument, NULL, 's' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "no-auth", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int	ch, stdio = 0;
+	int	ch;
 
 	sv.conf = CONFIG_FILE;
 	while ((ch = getopt_long(argc, argv, "df:nv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			stdio = 1;
+			sv.serve_stdio = 1;
+			break;
+		case 'l':
+			sv.listen = optarg;
+			break;
+		case 'A':
+			sv.no_auth = 1;
 			break;
 		case 'd':
 			break;
@@ -169,19 +208,7 @@ sv_options(int argc, char **argv)
 			sv.verbose++;
 			break;
 		case 'h':
-			printf("skillboxd %s: an MCP server that runs coding "
-			    "jobs in sandboxes\n", PACKAGE_VERSION);
-			printf("usage: skillboxd [-dv] [-f file] --stdio\n"
-			    "       skillboxd -n [-v] [-f file]\n"
-			    "  --stdio    serve MCP on stdin and stdout\n"
-			    "  -d         stay in the foreground, log to "
-			    "stderr (always so with --stdio)\n"
-			    "  -f file    read this configuration file "
-			    "(default %s)\n"
-			    "  -n         check the configuration and exit\n"
-			    "  -v         log more (repeat for more); with -n, "
-			    "print the settings\n", CONFIG_FILE);
-			exit(0);
+			sv_help();
 		case 'V':
 			printf("skillboxd %s\n", PACKAGE_VERSION);
 			exit(0);
@@ -189,8 +216,10 @@ sv_options(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || stdio == sv.check)
+	if (optind != argc || (sv.check && (sv.serve_stdio ||
+	    sv.listen != NULL || sv.no_auth)))
 		usage();
+	config_default_roots(sv.serve_stdio);
 	return (LOG_LEVEL_INFO + (sv.check ? 0 : sv.verbose));
 }
 
@@ -202,6 +231,10 @@ sv_configure(struct sv_config *cfg, char **cause)
 		return (-1);
 	if (sv.verbose > 0 && !sv.check)
 		cfg->c_log_level = LOG_LEVEL_INFO + sv.verbose;
+	if (sv.listen != NULL) {
+		free(cfg->c_listen);
+		cfg->c_listen = xstrdup(sv.listen);
+	}
 	return (0);
 }
 
@@ -260,12 +293,33 @@ sv_status(void)
 	return (s);
 }
 
+/*
+ * Start the transports asked for: stdio, and HTTP on the listen address
+ * or on sockets systemd passed in.
+ */
+static void
+sv_serve(int outfd)
+{
+	char	*cause = NULL;
+
+	if ((sv.cfg.c_listen != NULL || getenv("LISTEN_FDS") != NULL) &&
+	    tr_http_new(sv.base, &sv.cfg, sv.no_auth, &sv.http,
+	    &cause) == -1)
+		fatalx("http: %s", cause);
+	if (sv.serve_stdio) {
+		sv.stdio = tr_stdio_new(sv.base, STDIN_FILENO, outfd, sv_eof);
+		log_info("serving MCP on stdio");
+	}
+	log_info("state in %s, at most %lld jobs at once", store_dir(),
+	    (long long)sv.cfg.c_max_jobs);
+}
+
 int
 main(int argc, char **argv)
 {
 	static const int signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 	char		*cause = NULL;
-	int		 outfd;
+	int		 outfd = -1;
 	size_t		 i;
 
 	log_init(LOG_TO_STDERR, sv_options(argc, argv), LOG_DAEMON);
@@ -274,13 +328,20 @@ main(int argc, char **argv)
 	if (sv.check)
 		exit(sv_check());
 	signal(SIGPIPE, SIG_IGN);
-	outfd = sv_protocol_fd();
+	if (sv.serve_stdio)
+		outfd = sv_protocol_fd();
 	if (sv_configure(&sv.cfg, &cause) == -1) {
 		config_log_errors(cause);
 		log_warnx("cannot start: the configuration has errors");
 		exit(EX_CONFIG);
 	}
 	log_setlevel(sv.cfg.c_log_level);
+	if (!sv.serve_stdio && sv.cfg.c_listen == NULL &&
+	    getenv("LISTEN_FDS") == NULL) {
+		log_warnx("nothing to serve: give --stdio, --listen, or "
+		    "listen in %s", sv.conf);
+		exit(EX_USAGE);
+	}
 	if (store_init(sv.cfg.c_state_dir, &cause) == -1)
 		fatalx("state directory: %s", cause);
 	sv.base = sv_base();
@@ -297,15 +358,15 @@ main(int argc, char **argv)
 	if (sched_init(sv.base, &sv.cfg, &cause) == -1)
 		fatalx("%s", cause);
 	sched_recover();
-	sv.stdio = tr_stdio_new(sv.base, STDIN_FILENO, outfd, sv_eof);
-	log_info("serving MCP on stdio (state in %s, at most %lld jobs)",
-	    store_dir(), (long long)sv.cfg.c_max_jobs);
+	sv_serve(outfd);
 	sdnotify_ready();
 
 	event_base_dispatch(sv.base);
 
-	tr_stdio_flush(sv.stdio);
+	if (sv.stdio != NULL)
+		tr_stdio_flush(sv.stdio);
 	tr_stdio_free(&sv.stdio);
+	tr_http_free(&sv.http);
 	mcp_fini();
 	sched_fini();
 	jobs_clear();

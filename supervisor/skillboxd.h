@@ -20,7 +20,7 @@
 
 struct event;
 struct event_base;
-struct mcp_batch;
+struct mcp_input;
 struct mcp_conn;
 struct mcp_req;
 struct worker;
@@ -69,6 +69,7 @@ struct sv_config {
 #define CONFIG_FILE	SKILLBOX_SYSCONFDIR "/skillbox/skillbox.conf"
 
 int		 config_load(struct sv_config *, const char *, int, char **);
+void		 config_default_roots(int);
 void		 config_swap(struct sv_config *, struct sv_config *);
 void		 config_print(const struct sv_config *, struct buf *);
 void		 config_log_errors(const char *);
@@ -365,28 +366,39 @@ enum mcp_level {
 	MCP_LEVEL_MAX
 };
 
+/* What a message the core sends is, to the transport. */
+enum mcp_send {
+	MCP_SEND_REPLY,		/* the response to a request of the input */
+	MCP_SEND_ERROR,		/* the input refused before it was a request */
+	MCP_SEND_RELATED,	/* a notification or request about a request */
+	MCP_SEND_CONN,		/* a message tied to no request */
+	MCP_SEND_MAX
+};
+
 /*
- * What a transport gives the MCP core: a way to deliver one message (len
- * bytes of serialised JSON, no newline) to its client.  req is the
- * request the message answers or reports on, or NULL for a notification
- * that belongs to the connection.  The core never knows which transport
- * it talks to.
+ * What a transport gives the MCP core.  mt_send delivers one message
+ * (len bytes of serialised JSON, no newline) to the client: ctx is the
+ * one given with the input the message belongs to (NULL for
+ * MCP_SEND_CONN), kind says what it is.  mt_done (may be NULL) says that
+ * an input is finished: everything it caused has been sent.  The core
+ * never knows which transport it talks to.
  */
 struct mcp_transport {
 	const char	*mt_name;
-	void		(*mt_send)(void *, struct mcp_req *, const char *,
-			    size_t);
+	void		(*mt_send)(void *, void *, enum mcp_send,
+			    const char *, size_t);
+	void		(*mt_done)(void *, void *);
 };
 
 /* Per request: what the request itself says, apart from its connection. */
 struct mcp_req {
 	struct mcp_conn		*mr_conn;
+	struct mcp_input	*mr_input;	/* the input it came in */
 	struct json_object	*mr_id;		/* NULL for a notification */
 	struct json_object	*mr_token;	/* progressToken, or NULL */
 	const char		*mr_version;	/* protocol version */
 	enum mcp_level		 mr_level;	/* least level to send */
 	struct json_object	*mr_caps;	/* client capabilities */
-	struct mcp_batch	*mr_batch;	/* the batch it came in */
 	int64_t			 mr_progress;	/* last progress sent */
 	void			*mr_ctx; /* the handler's pending state */
 	void			(*mr_ctx_free)(void *);
@@ -394,14 +406,22 @@ struct mcp_req {
 };
 
 typedef void	(*mcp_handler)(struct mcp_req *, struct json_object *);
+/* A response to the server's own request: result or error (borrowed). */
+typedef void	(*mcp_response_cb)(struct mcp_req *, struct json_object *,
+		    struct json_object *, void *);
+
+/* Set before mcp_init by a program adding tools, resources, methods. */
+extern void	(*mcp_extend)(void);
 
 void		 mcp_init(void);
 void		 mcp_fini(void);
 struct mcp_conn	*mcp_conn_new(const struct mcp_transport *, void *);
 void		 mcp_conn_free(struct mcp_conn **);
-void		 mcp_conn_input(struct mcp_conn *, const char *, size_t);
+void		 mcp_conn_input(struct mcp_conn *, const char *, size_t,
+		     void *);
 void		 mcp_conn_refuse(struct mcp_conn *, int, const char *);
 int		 mcp_conn_ready(const struct mcp_conn *);
+int		 mcp_conn_busy(const struct mcp_conn *);
 const char	*mcp_conn_version(const struct mcp_conn *);
 int		 mcp_conn_subscribed(const struct mcp_conn *, const char *);
 int		 mcp_conn_subscribe(struct mcp_conn *, const char *, int);
@@ -414,18 +434,62 @@ void		 mcp_error(struct mcp_req *, int, const char *,
 void		 mcp_errorf(struct mcp_req *, int, const char *, ...)
 		     __attribute__((__format__(printf, 3, 4)));
 void		 mcp_invalid_params(struct mcp_req *, char *);
-void		 mcp_progress(struct mcp_req *, const char *);
-void		 mcp_notify(struct mcp_conn *, const char *,
-		     struct json_object *);
-void		 mcp_log(struct mcp_conn *, enum mcp_level, const char *,
+struct json_object *mcp_error_new(struct json_object *, int, const char *,
 		     struct json_object *);
 void		 mcp_req_pend(struct mcp_req *, void *, void (*)(void *));
+
+/* mcp_life.c */
+
 int		 mcp_level_parse(const char *, enum mcp_level *);
 const char	*mcp_level_name(enum mcp_level);
+const char	*mcp_version_supported(const char *);
+void		 mcp_add_method(const char *, mcp_handler);
+void		 mcp_add_capability(const char *, struct json_object *);
+
+/* mcp_out.c */
+
+void		 mcp_notify(struct mcp_conn *, const char *,
+		     struct json_object *);
+void		 mcp_req_notify(struct mcp_req *, const char *,
+		     struct json_object *);
+void		 mcp_progress(struct mcp_req *, const char *);
+void		 mcp_progress_at(struct mcp_req *, int64_t, int64_t,
+		     const char *);
+void		 mcp_log(struct mcp_conn *, enum mcp_level, const char *,
+		     struct json_object *);
+void		 mcp_req_log(struct mcp_req *, enum mcp_level, const char *,
+		     struct json_object *);
+int		 mcp_request(struct mcp_req *, const char *,
+		     struct json_object *, mcp_response_cb, void *);
 
 /* mcp_tools.c */
 
+#define T_RO	0x1	/* readOnlyHint */
+#define T_DESTR	0x2	/* destructiveHint */
+#define T_IDEM	0x4	/* idempotentHint */
+#define T_OPEN	0x8	/* openWorldHint */
+
+/* A task-augmented tool call: the arguments, then params.task. */
+typedef void	(*mcp_task_handler)(struct mcp_req *, struct json_object *,
+		    struct json_object *);
+
+/*
+ * A tool: what tools/list says of it and its handlers.  t_task_fn, when
+ * set, runs a call made as a task (execution.taskSupport "optional").
+ */
+struct mcp_tool {
+	const char	*t_name;
+	const char	*t_title;	/* or NULL */
+	const char	*t_desc;
+	const char	*t_in;		/* inputSchema, JSON text */
+	const char	*t_out;		/* outputSchema, or NULL */
+	int		 t_hints;	/* T_* */
+	mcp_handler	 t_fn;
+	mcp_task_handler t_task_fn;	/* or NULL */
+};
+
 void		 tools_init(void);
+void		 tools_register(const struct mcp_tool *, size_t);
 void		 tools_fini(void);
 void		 tools_list(struct mcp_req *, struct json_object *);
 void		 tools_call(struct mcp_req *, struct json_object *);
@@ -433,13 +497,18 @@ void		 tools_result(struct mcp_req *, struct json_object *);
 void		 tools_error(struct mcp_req *, const char *, ...)
 		     __attribute__((__format__(printf, 2, 3)));
 void		 tools_fail(struct mcp_req *, char *);
+struct json_object *tools_error_result(const char *);
 struct job	*tools_job_args(struct mcp_req *, struct json_object *,
 		     const char *const *);
 struct json_object *tools_view(const struct job *);
+struct job	*tools_submit(struct mcp_conn *, struct json_object *, int *,
+		     char **);
+char		*tools_result_text(struct json_object *, int, const char *);
 
 /* mcp_wait.c */
 
 void		 tools_wait_init(struct event_base *);
+struct event_base *tools_base(void);
 void		 tools_wait(struct mcp_req *, struct json_object *);
 void		 tools_wait_fini(void);
 void		 tools_job_changed(struct job *, enum job_change);
@@ -458,8 +527,45 @@ char		*view_uri(const struct job *, const char *);
 char		*view_progress(const struct job *);
 char		*cursor_encode(uint64_t);
 int		 cursor_decode(const char *, uint64_t *);
+int		 cursor_param(struct mcp_req *, struct json_object *,
+		     uint64_t *);
+
+/* mcp_task.c */
+
+#define TASKS_MAX		4096	/* tasks kept at once */
+#define TASK_TTL_DEFAULT_MS	(24 * 3600 * 1000LL)
+#define TASK_TTL_MAX_MS		(7 * 24 * 3600 * 1000LL)
+#define TASK_POLL_MS		1000
+
+void		 tasks_init(void);
+void		 tasks_fini(void);
+int		 tasks_enabled(const struct mcp_req *);
+struct json_object *tasks_capability(void);
+void		 tasks_submit(struct mcp_req *, struct json_object *,
+		     struct json_object *);
+void		 tasks_get(struct mcp_req *, struct json_object *);
+void		 tasks_result(struct mcp_req *, struct json_object *);
+void		 tasks_list(struct mcp_req *, struct json_object *);
+void		 tasks_cancel(struct mcp_req *, struct json_object *);
+void		 tasks_job_changed(struct job *);
+void		 tasks_forget_owner(struct mcp_conn *);
 
 /* mcp_res.c */
+
+/*
+ * Resources a program adds beside skillbox's own (a test fixture's):
+ * entries appended to resources/list and resources/templates/list, and
+ * the reads and subscriptions of URIs skillbox does not know.  rp_read
+ * returns 0 after answering, -1 if the URI is not its.
+ */
+struct res_provider {
+	void	(*rp_list)(struct json_object *);
+	void	(*rp_templates)(struct json_object *);
+	int	(*rp_read)(struct mcp_req *, const char *);
+	int	(*rp_exists)(const char *);
+};
+
+void		 res_register(const struct res_provider *);
 
 void		 res_list(struct mcp_req *, struct json_object *);
 void		 res_templates(struct mcp_req *, struct json_object *);
@@ -482,5 +588,17 @@ struct tr_stdio	*tr_stdio_new(struct event_base *, int, int,
 		     void (*)(void));
 void		 tr_stdio_flush(struct tr_stdio *);
 void		 tr_stdio_free(struct tr_stdio **);
+
+/* tr_http.c */
+
+struct tr_http;
+
+int		 tr_http_new(struct event_base *, const struct sv_config *,
+		     int, struct tr_http **, char **);
+void		 tr_http_free(struct tr_http **);
+
+/* sd_listen.c */
+
+int		 sd_listen_fds(int *, char **);
 
 #endif /* SKILLBOXD_H */

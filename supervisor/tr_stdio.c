@@ -44,7 +44,7 @@ struct tr_stdio {
 	int		 ts_ended;
 };
 
-static void	tr_stdio_send(void *, struct mcp_req *, const char *,
+static void	tr_stdio_send(void *, void *, enum mcp_send, const char *,
 		    size_t);
 static void	tr_stdio_read_cb(int, short, void *);
 static void	tr_stdio_write_cb(int, short, void *);
@@ -54,7 +54,7 @@ static void	tr_stdio_lines(struct tr_stdio *);
 static void	tr_stdio_too_long(struct tr_stdio *);
 
 static const struct mcp_transport tr_stdio_ops = {
-	"stdio", tr_stdio_send
+	"stdio", tr_stdio_send, NULL
 };
 
 /*
@@ -134,7 +134,8 @@ tr_stdio_end(struct tr_stdio *ts, const char *why)
 
 /* One message: straight to stdout if it takes it, else buffered. */
 static void
-tr_stdio_send(void *arg, struct mcp_req *r, const char *s, size_t len)
+tr_stdio_send(void *arg, void *ctx, enum mcp_send kind, const char *s,
+    size_t len)
 {
 	struct tr_stdio	*ts = arg;
 	struct iovec	 iov[2];
@@ -240,7 +241,7 @@ tr_stdio_line(struct tr_stdio *ts)
 		len--;
 	if (len > 0) {
 		log_trace("< %.*s", len > 512 ? 512 : (int)len, line);
-		mcp_conn_input(ts->ts_conn, line, len);
+		mcp_conn_input(ts->ts_conn, line, len, NULL);
 	}
 	evbuffer_drain(in, (size_t)eol.pos + eol_len);
 	return (1);

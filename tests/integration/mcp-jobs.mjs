@@ -192,6 +192,26 @@ serverTest('subscribers hear of a job\'s changes', {},
     await srv.client.unsubscribeResource({ uri });
   });
 
+serverTest('submit_job as an MCP task over stdio', {},
+  async (srv, s) => {
+    const { CallToolResultSchema } =
+      await loadPackage('@modelcontextprotocol/sdk/types.js');
+    let created;
+    let result;
+    for await (const m of srv.client.experimental.tasks.callToolStream(
+      { name: 'submit_job', arguments: spec(s) }, CallToolResultSchema,
+      { task: { ttl: 60000 }, timeout: 60000 })) {
+      if (m.type === 'taskCreated') created = m.task;
+      else if (m.type === 'result') result = m.result;
+      else if (m.type === 'error') throw m.error;
+    }
+    assert.equal(created.status, 'working');
+    assert.equal(result.structuredContent.state, 'succeeded');
+    const listed = await srv.client.experimental.tasks.listTasks();
+    assert.equal(listed.tasks[0].taskId, created.taskId);
+    assert.equal(listed.tasks[0].status, 'completed');
+  });
+
 serverTest('8 jobs with SKILLBOX_MAX_JOBS=2 queue and all succeed',
   { SKILLBOX_MAX_JOBS: '2' },
   async (srv, s) => {

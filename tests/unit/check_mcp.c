@@ -25,7 +25,8 @@ static char			*dir;
 
 /* The transport of these tests keeps what it is given, parsed back. */
 static void
-cap_send(void *arg, struct mcp_req *r, const char *s, size_t len)
+cap_send(void *arg, void *ctx, enum mcp_send kind, const char *s,
+    size_t len)
 {
 	char	*cause = NULL;
 
@@ -37,7 +38,7 @@ cap_send(void *arg, struct mcp_req *r, const char *s, size_t len)
 	ncap++;
 }
 
-static const struct mcp_transport cap_ops = { "capture", cap_send };
+static const struct mcp_transport cap_ops = { "capture", cap_send, NULL };
 
 static void
 cap_clear(void)
@@ -74,7 +75,7 @@ static struct json_object *
 rpc(const char *line)
 {
 	cap_clear();
-	mcp_conn_input(conn, line, strlen(line));
+	mcp_conn_input(conn, line, strlen(line), NULL);
 	ck_assert_int_le(ncap, 1);
 	return (ncap == 1 ? cap[0] : NULL);
 }

@@ -75,6 +75,8 @@ main(void)
 	srunner_add_suite(sr, sched_suite());
 	srunner_add_suite(sr, config_suite());
 	srunner_add_suite(sr, sdnotify_suite());
+	srunner_add_suite(sr, task_suite());
+	srunner_add_suite(sr, http_guard_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

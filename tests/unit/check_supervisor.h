@@ -15,6 +15,8 @@ Suite	*untrusted_suite(void);
 Suite	*sched_suite(void);
 Suite	*config_suite(void);
 Suite	*sdnotify_suite(void);
+Suite	*task_suite(void);
+Suite	*http_guard_suite(void);
 
 /* A fresh state directory under /tmp; the caller removes it. */
 char	*sv_test_dir(void);
