@@ -340,7 +340,7 @@ main(int argc, char **argv)
 	    getenv("LISTEN_FDS") == NULL) {
 		log_warnx("nothing to serve: give --stdio, --listen, or "
 		    "listen in %s", sv.conf);
-		exit(EX_USAGE);
+		usage();
 	}
 	if (store_init(sv.cfg.c_state_dir, &cause) == -1)
 		fatalx("state directory: %s", cause);

@@ -50,13 +50,16 @@ extern char	**environ;
 static pid_t	 fs_parent;	/* skillboxd */
 static char	*pt_base;	/* the process title's area (argv, environ) */
 static size_t	 pt_len;
+static char	**pt_env;	/* environ, copied out of that area */
 
 static void	fs_reply(const char *, long long);
 static int	fs_strings(struct json_object *, const char *, char **,
 		    size_t, char **);
-static pid_t	fs_fork(char **, char **, forkserver_main, char **);
-static void	fs_child(char **, char **, forkserver_main)
-		    __attribute__((__noreturn__));
+static pid_t	fs_fork(struct json_object *, char **, char **,
+		    forkserver_main, char **);
+static void	fs_child(struct json_object *, char **, char **,
+		    forkserver_main) __attribute__((__noreturn__));
+static void	fs_env(char **);
 static void	fs_request(const char *, size_t, forkserver_main);
 
 /*
@@ -79,7 +82,7 @@ proctitle_init(int argc, char **argv)
 	env = xcalloc(n + 1, sizeof(*env));
 	for (i = 0; i < n; i++)
 		env[i] = xstrdup(environ[i]);
-	environ = env;
+	environ = pt_env = env;
 	pt_base = argv[0];
 	pt_len = (size_t)(end - argv[0]);
 }
@@ -150,14 +153,33 @@ fs_strings(struct json_object *o, const char *key, char **out, size_t max,
 }
 
 /*
- * The worker, once its middle parent is gone: make sure skillboxd is its
- * parent now and kill it if skillboxd dies, take the environment and the
- * title, and run the worker's main.
+ * Replace the environment with env.  What the forkserver held (its copy
+ * from proctitle_init) is freed, so that leak checkers see nothing lost.
  */
 static void
-fs_child(char **argv, char **env, forkserver_main mainfn)
+fs_env(char **env)
 {
-	size_t	i, argc;
+	size_t	i;
+
+	(void)clearenv();
+	for (i = 0; pt_env != NULL && pt_env[i] != NULL; i++)
+		free(pt_env[i]);
+	free(pt_env);
+	pt_env = NULL;
+	for (i = 0; env[i] != NULL; i++)
+		(void)putenv(xstrdup(env[i]));
+}
+
+/*
+ * The worker, once its middle parent is gone: make sure skillboxd is its
+ * parent now and kill it if skillboxd dies, take the environment, the
+ * arguments and the title, and run the worker's main.
+ */
+static void
+fs_child(struct json_object *req, char **argv, char **env,
+    forkserver_main mainfn)
+{
+	size_t	argc;
 	int	waited;
 
 	for (waited = 0; getppid() != fs_parent &&
@@ -166,11 +188,10 @@ fs_child(char **argv, char **env, forkserver_main mainfn)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != fs_parent)
 		_exit(EX_OSERR);
 	(void)setsid();
-	(void)clearenv();
-	for (i = 0; env[i] != NULL; i++)
-		(void)putenv(xstrdup(env[i]));
+	fs_env(env);
 	for (argc = 0; argv[argc] != NULL; argc++)
 		argv[argc] = xstrdup(argv[argc]);
+	json_object_put(req);
 	proctitle_set(argv);
 	exit(mainfn((int)argc, argv));
 }
@@ -180,7 +201,8 @@ fs_child(char **argv, char **env, forkserver_main mainfn)
  * worker's pid (the middle process tells it on a pipe).
  */
 static pid_t
-fs_fork(char **argv, char **env, forkserver_main mainfn, char **cause)
+fs_fork(struct json_object *req, char **argv, char **env,
+    forkserver_main mainfn, char **cause)
 {
 	pid_t	mid, pid = -1;
 	int	p[2], st;
@@ -194,7 +216,7 @@ fs_fork(char **argv, char **env, forkserver_main mainfn, char **cause)
 		if ((pid = fork()) == 0) {
 			close(p[1]);
 			close(FS_CTL_FD);
-			fs_child(argv, env, mainfn);
+			fs_child(req, argv, env, mainfn);
 		}
 		(void)write(p[1], &pid, sizeof(pid));
 		_exit(0);
@@ -226,7 +248,7 @@ fs_request(const char *data, size_t len, forkserver_main mainfn)
 		fs_reply(cause != NULL ? cause : "request.argv: empty", 0);
 		goto out;
 	}
-	if ((pid = fs_fork(argv, env, mainfn, &cause)) == -1)
+	if ((pid = fs_fork(o, argv, env, mainfn, &cause)) == -1)
 		fs_reply(cause, 0);
 	else
 		fs_reply(NULL, pid);

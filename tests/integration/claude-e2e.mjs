@@ -38,6 +38,7 @@ async function withStack(model, fn) {
     throw e;
   } finally {
     assert.deepEqual(await st.stop(), [], 'sandboxes left alive');
+    assert.doesNotMatch(st.srv.stderr.join(''), /runtime error|Sanitizer/);
   }
 }
 

@@ -37,6 +37,7 @@ async function withStack(opts, fn) {
     const left = await st.stop();
     assert.deepEqual(left, [], 'sandboxes left alive\n--- skillboxd ' +
       `stderr:\n${st.srv.stderr.join('')}`);
+    assert.doesNotMatch(st.srv.stderr.join(''), /runtime error|Sanitizer/);
   }
 }
 
