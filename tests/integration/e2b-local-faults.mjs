@@ -38,17 +38,30 @@ afterEach(async () => {
   assert.deepEqual(await local.waitNoSandboxes(), [], 'sandboxes left alive');
 });
 
-// Processes on this host whose command line contains marker.
-function processesWith(marker) {
+// Processes on this host running exactly "sleep marker".  The shell that
+// starts the sleep is not counted: a login shell forks subshells for its
+// profile, and those carry the same command line for a moment.
+function sleepers(marker) {
   const found = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(marker)) {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1') === `sleep\0${marker}\0`) {
         found.push(Number(pid));
       }
     } catch {
       // gone meanwhile
     }
+  }
+  return found;
+}
+
+// Poll until sleepers(marker) has want entries, or 5 s have passed.
+async function waitSleepers(marker, want) {
+  const until = Date.now() + 5000;
+  let found = sleepers(marker);
+  while (found.length !== want && Date.now() < until) {
+    await sleep(50);
+    found = sleepers(marker);
   }
   return found;
 }
@@ -158,16 +171,17 @@ test('a sandbox killed mid-stream: the stream is cut, the SDK says so', opt,
 test('sandboxes die with e2b-local, even on SIGKILL', opt, async () => {
   for (const signal of ['SIGTERM', 'SIGKILL']) {
     const other = await startE2bLocal({ templates: { base: tmpl } });
-    const marker = `9${process.pid}${signal === 'SIGKILL' ? 1 : 2}.5`;
-    const sbx = await e2b.Sandbox.create('base', { apiUrl: other.url,
-      sandboxUrl: other.url, apiKey: other.apiKey });
-    await sbx.commands.run(`sleep ${marker}`, { background: true });
-    assert.equal(processesWith(marker).length, 1);
-    other.child.kill(signal);
-    await other.exited;
-    const until = Date.now() + 5000;
-    while (processesWith(marker).length > 0 && Date.now() < until) await sleep(50);
-    assert.deepEqual(processesWith(marker), [], `left after ${signal}`);
-    await other.stop();
+    try {
+      const marker = `9${process.pid}${signal === 'SIGKILL' ? 1 : 2}.5`;
+      const sbx = await e2b.Sandbox.create('base', { apiUrl: other.url,
+        sandboxUrl: other.url, apiKey: other.apiKey });
+      await sbx.commands.run(`sleep ${marker}`, { background: true });
+      assert.equal((await waitSleepers(marker, 1)).length, 1);
+      other.child.kill(signal);
+      await other.exited;
+      assert.deepEqual(await waitSleepers(marker, 0), [], `left after ${signal}`);
+    } finally {
+      await other.stop();
+    }
   }
 });
