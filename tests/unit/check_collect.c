@@ -15,6 +15,7 @@
 #include <archive_entry.h>
 
 #include "json.h"
+#include "tmpdir.h"
 #include "pipeline.h"
 #include "pipeline_int.h"
 #include "result.h"
@@ -78,9 +79,8 @@ new_pipeline(void)
 }
 
 static int
-job_dir(char *dir)
+job_dir(const char *dir)
 {
-	ck_assert_ptr_nonnull(mkdtemp(dir));
 	return (open(dir, O_RDONLY | O_DIRECTORY));
 }
 
@@ -95,7 +95,7 @@ START_TEST(test_collect_good)
 		{ "./artifacts.skipped", "huge.bin\t99999999\n", 0 },
 	};
 	struct pipeline	*p = new_pipeline();
-	char		 dir[] = "/tmp/check-collect-dir-XXXXXX", path[300];
+	char		*dir = test_tmpdir(), path[300];
 	char		*cause = NULL;
 	struct stat	 sb;
 	int		 fd = make_tarball(e, 5), dfd = job_dir(dir);
@@ -118,6 +118,7 @@ START_TEST(test_collect_good)
 	pipeline_free(&p);
 	close(fd);
 	close(dfd);
+	test_rmdir(dir);
 }
 END_TEST
 
@@ -131,7 +132,7 @@ START_TEST(test_collect_refuses_names)
 {
 	struct entry	 e[] = { { bad_names[_i], "pwned", 0 } };
 	struct pipeline	*p = new_pipeline();
-	char		 dir[] = "/tmp/check-collect-dir-XXXXXX";
+	char		*dir = test_tmpdir();
 	char		*cause = NULL;
 	int		 fd = make_tarball(e, 1), dfd = job_dir(dir);
 
@@ -142,6 +143,7 @@ START_TEST(test_collect_refuses_names)
 	pipeline_free(&p);
 	close(fd);
 	close(dfd);
+	test_rmdir(dir);
 }
 END_TEST
 
@@ -153,7 +155,7 @@ START_TEST(test_collect_symlinks)
 		{ "./artifacts/link/x", "through the link", 0 },
 	};
 	struct pipeline	*p = new_pipeline();
-	char		 dir[] = "/tmp/check-collect-dir-XXXXXX";
+	char		*dir = test_tmpdir();
 	char		*cause = NULL;
 	struct stat	 sb;
 	int		 fd = make_tarball(e, 2), dfd = job_dir(dir);
@@ -168,6 +170,7 @@ START_TEST(test_collect_symlinks)
 	pipeline_free(&p);
 	close(fd);
 	close(dfd);
+	test_rmdir(dir);
 }
 END_TEST
 
@@ -179,7 +182,7 @@ START_TEST(test_collect_no_overwrite)
 		{ "./artifacts/a", "second", 0 },
 	};
 	struct pipeline	*p = new_pipeline();
-	char		 dir[] = "/tmp/check-collect-dir-XXXXXX", buf[16];
+	char		*dir = test_tmpdir(), buf[16];
 	char		*cause = NULL;
 	int		 fd = make_tarball(e, 2), dfd = job_dir(dir), f;
 	ssize_t		 n;
@@ -195,6 +198,7 @@ START_TEST(test_collect_no_overwrite)
 	pipeline_free(&p);
 	close(fd);
 	close(dfd);
+	test_rmdir(dir);
 }
 END_TEST
 
@@ -203,7 +207,7 @@ START_TEST(test_collect_diff_cap)
 {
 	struct entry	 e[1] = { { "./diff.patch", NULL, PIPE_DIFF_MAX + 100 } };
 	struct pipeline	*p = new_pipeline();
-	char		 dir[] = "/tmp/check-collect-dir-XXXXXX";
+	char		*dir = test_tmpdir();
 	char		*big, *cause = NULL;
 	struct stat	 sb;
 	int		 fd, dfd = job_dir(dir);
@@ -221,6 +225,7 @@ START_TEST(test_collect_diff_cap)
 	pipeline_free(&p);
 	close(fd);
 	close(dfd);
+	test_rmdir(dir);
 }
 END_TEST
 
@@ -231,7 +236,7 @@ START_TEST(test_collect_bad_content)
 		{ "./result.json", "{\"summary\": 3}", 0 },
 	};
 	struct pipeline	*p = new_pipeline();
-	char		 dir[] = "/tmp/check-collect-dir-XXXXXX", *cause = NULL;
+	char		*dir = test_tmpdir(), *cause = NULL;
 	int		 fd = make_tarball(e, 1), dfd = job_dir(dir), junk;
 
 	ck_assert_int_eq(collect_unpack(p, fd, dfd, &cause), 0);
@@ -245,6 +250,7 @@ START_TEST(test_collect_bad_content)
 	pipeline_free(&p);
 	close(fd);
 	close(dfd);
+	test_rmdir(dir);
 }
 END_TEST
 

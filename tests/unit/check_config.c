@@ -18,6 +18,7 @@
 #include "redact.h"
 #include "xmalloc.h"
 #include "check_supervisor.h"
+#include "tmpdir.h"
 
 static const char *vars[] = {
 	"SKILLBOX_STATE_DIR", "SKILLBOX_RUNTIME_DIR", "SKILLBOX_SKILLS_DIR",
@@ -44,14 +45,13 @@ setup(void)
 	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		unsetenv(vars[i]);
 	setenv("HOME", "/home/check", 1);
-	dir = sv_test_dir();
+	dir = test_tmpdir();
 }
 
 static void
 teardown(void)
 {
-	sv_test_rmdir(dir);
-	free(dir);
+	test_rmdir(dir);
 	config_fini();
 }
 

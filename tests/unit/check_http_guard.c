@@ -13,6 +13,7 @@
 #include "http_int.h"
 #include "xmalloc.h"
 #include "check_supervisor.h"
+#include "tmpdir.h"
 
 #define GT_TOKEN	"s3cret-token-0123456789"
 
@@ -38,7 +39,7 @@ gt_token_file(const char *text)
 static void
 gt_setup(void)
 {
-	gdir = sv_test_dir();
+	gdir = test_tmpdir();
 	sv_test_config(&gcfg, gdir);
 	memset(&g, 0, sizeof(g));
 }
@@ -52,8 +53,7 @@ gt_teardown(void)
 	free(gcfg.c_worker_path);
 	free(gcfg.c_skills_dir);
 	free(gcfg.c_allowed_roots);
-	sv_test_rmdir(gdir);
-	free(gdir);
+	test_rmdir(gdir);
 }
 
 START_TEST(test_guard_token)

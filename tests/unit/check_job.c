@@ -12,6 +12,7 @@
 #include "json.h"
 #include "xmalloc.h"
 #include "check_supervisor.h"
+#include "tmpdir.h"
 
 #define SPEC	"{\"repo\":{\"url\":\"https://example.com/r.git\"}," \
 		"\"job\":\"fix-tests\",\"timeout_s\":600}"
@@ -23,7 +24,7 @@ static int	 persisted_first;
 static void
 setup(void)
 {
-	dir = sv_test_dir();
+	dir = test_tmpdir();
 	ck_assert_int_eq(store_init(dir, &(char *){ NULL }), 0);
 	jobs_init();
 	announced = 0;
@@ -35,8 +36,7 @@ teardown(void)
 {
 	jobs_clear();
 	store_close();
-	sv_test_rmdir(dir);
-	free(dir);
+	test_rmdir(dir);
 }
 
 static struct job *

@@ -15,6 +15,7 @@
 #include "json.h"
 #include "xmalloc.h"
 #include "check_supervisor.h"
+#include "tmpdir.h"
 
 #define CAP_MAX	64
 
@@ -50,7 +51,7 @@ cap_clear(void)
 static void
 setup(void)
 {
-	dir = sv_test_dir();
+	dir = test_tmpdir();
 	ck_assert_int_eq(store_init(dir, &(char *){ NULL }), 0);
 	jobs_init();
 	pack_init(dir);
@@ -66,8 +67,7 @@ teardown(void)
 	mcp_fini();
 	jobs_clear();
 	store_close();
-	sv_test_rmdir(dir);
-	free(dir);
+	test_rmdir(dir);
 }
 
 /* Send one line; return the one reply (or NULL if none was sent). */

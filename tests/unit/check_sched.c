@@ -18,6 +18,7 @@
 #include "json.h"
 #include "xmalloc.h"
 #include "check_supervisor.h"
+#include "tmpdir.h"
 
 static char			*dir;
 static struct sv_config		 cfg;
@@ -51,7 +52,7 @@ setup(void)
 {
 	char	*cause = NULL;
 
-	dir = sv_test_dir();
+	dir = test_tmpdir();
 	sv_test_config(&cfg, dir);
 	free(cfg.c_worker_path);
 	cfg.c_worker_path = script("exec sleep 30");
@@ -74,8 +75,7 @@ teardown(void)
 	jobs_clear();
 	store_close();
 	config_clear(&cfg);
-	sv_test_rmdir(dir);
-	free(dir);
+	test_rmdir(dir);
 }
 
 static struct job *

@@ -18,6 +18,7 @@
 
 #include "xmalloc.h"
 #include "check_supervisor.h"
+#include "tmpdir.h"
 
 static struct event_base	*base;
 static int			 rfd = -1;
@@ -31,7 +32,7 @@ setup(void)
 	unsetenv("WATCHDOG_USEC");
 	unsetenv("WATCHDOG_PID");
 	base = event_base_new();
-	dir = sv_test_dir();
+	dir = test_tmpdir();
 }
 
 static void
@@ -41,8 +42,7 @@ teardown(void)
 	if (rfd != -1)
 		close(rfd);
 	event_base_free(base);
-	sv_test_rmdir(dir);
-	free(dir);
+	test_rmdir(dir);
 }
 
 static char *

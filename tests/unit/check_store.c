@@ -20,6 +20,7 @@
 #include "redact.h"
 #include "xmalloc.h"
 #include "check_supervisor.h"
+#include "tmpdir.h"
 
 #define SPEC	"{\"repo\":{\"url\":\"https://example.com/r.git\"}," \
 		"\"job\":\"refactor\"}"
@@ -30,7 +31,7 @@ static int	 loaded;
 static void
 setup(void)
 {
-	dir = sv_test_dir();
+	dir = test_tmpdir();
 	ck_assert_int_eq(store_init(dir, &(char *){ NULL }), 0);
 	jobs_init();
 	loaded = 0;
@@ -41,8 +42,7 @@ teardown(void)
 {
 	jobs_clear();
 	store_close();
-	sv_test_rmdir(dir);
-	free(dir);
+	test_rmdir(dir);
 }
 
 static void

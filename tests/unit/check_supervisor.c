@@ -13,25 +13,6 @@
 #include "xmalloc.h"
 #include "check_supervisor.h"
 
-char *
-sv_test_dir(void)
-{
-	char	*dir = xstrdup("/tmp/check_sv.XXXXXX");
-
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	return (dir);
-}
-
-void
-sv_test_rmdir(const char *dir)
-{
-	char	*cmd;
-
-	xasprintf(&cmd, "rm -rf '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
-	free(cmd);
-}
-
 struct json_object *
 sv_test_spec(const char *text)
 {

@@ -18,9 +18,6 @@ Suite	*sdnotify_suite(void);
 Suite	*task_suite(void);
 Suite	*http_guard_suite(void);
 
-/* A fresh state directory under /tmp; the caller removes it. */
-char	*sv_test_dir(void);
-void	 sv_test_rmdir(const char *);
 /* A job spec object from JSON text. */
 struct json_object *sv_test_spec(const char *);
 /* A settings block fit for tests. */

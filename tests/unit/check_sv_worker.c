@@ -23,6 +23,7 @@
 #include "proto.h"
 #include "xmalloc.h"
 #include "check_supervisor.h"
+#include "tmpdir.h"
 
 #define SPEC	"{\"repo\":{\"url\":\"https://example.com/r.git\"}," \
 		"\"job\":\"fix-tests\"}"
@@ -48,7 +49,7 @@ setup(void)
 {
 	char	*cause = NULL;
 
-	dir = sv_test_dir();
+	dir = test_tmpdir();
 	sv_test_config(&cfg, dir);
 	ck_assert_int_eq(store_init(dir, &cause), 0);
 	jobs_init();
@@ -70,8 +71,7 @@ teardown(void)
 	store_close();
 	config_clear(&cfg);
 	free(cfg.c_host);
-	sv_test_rmdir(dir);
-	free(dir);
+	test_rmdir(dir);
 	free(done_reason);
 }
 

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "xmalloc.h"
 #include "check_supervisor.h"
+#include "tmpdir.h"
 
 #define TK_MAX	32
 
@@ -63,7 +64,7 @@ tk_clear(void)
 static void
 tk_setup(void)
 {
-	tdir = sv_test_dir();
+	tdir = test_tmpdir();
 	ck_assert_int_eq(store_init(tdir, &(char *){ NULL }), 0);
 	jobs_init();
 	pack_init(tdir);
@@ -79,8 +80,7 @@ tk_teardown(void)
 	mcp_fini();
 	jobs_clear();
 	store_close();
-	sv_test_rmdir(tdir);
-	free(tdir);
+	test_rmdir(tdir);
 }
 
 /* Feed one message with ctx; the messages it caused are in tk. */

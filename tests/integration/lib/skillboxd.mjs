@@ -64,6 +64,7 @@ export function serverEnv(s, extra = {}) {
   return {
     ...env,
     SKILLBOX_STATE_DIR: s.state,
+    SKILLBOX_RUNTIME_DIR: s.dir,	// gone with the scratch, even after kill -9
     SKILLBOX_WORKER: fakeWorkerPath,
     SKILLBOX_ALLOWED_ROOTS: s.dir,
     SKILLBOX_SKILLS_DIR: s.skills,
