@@ -284,14 +284,9 @@ static struct json_object *
 agent_envs(struct pipeline *p)
 {
 	const struct jobspec	*js = p->p_job->wj_spec;
-	struct json_object	*e;
+	struct json_object	*e = pipe_job_envs(p);
 	char			 n[32];
-	size_t			 i;
 
-	e = json_object_new_object();
-	for (i = 0; i < js->js_nenv; i++)
-		json_add_string(e, js->js_env[i].je_name,
-		    js->js_env[i].je_value);
 	json_add_string(e, "ANTHROPIC_API_KEY", p->p_job->wj_anthropic_key);
 	if (p->p_job->wj_anthropic_base_url != NULL)
 		json_add_string(e, "ANTHROPIC_BASE_URL",

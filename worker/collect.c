@@ -285,7 +285,7 @@ collect_run(struct pipeline *p)
 	p->p_skipped = json_object_new_array();
 	envs = collect_envs(p);
 	rc = pipe_script(p, "skillbox-collect", sandbox_collect_sh, envs, NULL,
-	    &cause);
+	    PIPE_SCRIPT_MS, &cause);
 	json_object_put(envs);
 	if (rc != 0) {
 		if (rc > 0)

@@ -110,6 +110,7 @@ pipeline_free(struct pipeline **pp)
 	free(p->p_reason);
 	free(p->p_cancel_reason);
 	free(p->p_rf_error);
+	free(p->p_verify.v_why);
 	free(p);
 	*pp = NULL;
 }
@@ -255,13 +256,13 @@ pipe_script_err_cb(void *arg, const char *data, size_t len)
 
 /*
  * Run a sandbox script with bash, parameters in its environment, and
- * wait (at most PIPE_SCRIPT_MS) for it.  The end of its stdout is kept in
- * out when out is not NULL, the end of its stderr in p_stderr.  Returns
- * the exit code, or -1 with *cause set if it could not run.
+ * wait (at most timeout_ms) for it.  The end of its stdout is kept in out
+ * when out is not NULL, the end of its stderr in p_stderr.  Returns the
+ * exit code, or -1 with *cause set if it could not run or did not end.
  */
 int
 pipe_script(struct pipeline *p, const char *name, const char *script,
-    struct json_object *envs, struct buf *out, char **cause)
+    struct json_object *envs, struct buf *out, long timeout_ms, char **cause)
 {
 	const char		*args[] = { "-c", script, name, NULL };
 	struct pipe_script_io	 ps = { out, &p->p_stderr };
@@ -277,13 +278,27 @@ pipe_script(struct pipeline *p, const char *name, const char *script,
 	cm.cm_args = args;
 	cm.cm_envs = envs;
 	cm.cm_cwd = SANDBOX_HOME;
-	cm.cm_timeout_ms = PIPE_SCRIPT_MS;
+	cm.cm_timeout_ms = timeout_ms;
 	buf_reset(&p->p_stderr);
 	rv = envd_run(p->p_envd, &cm, &io, &pr, cause);
 	if (rv == 0)
 		rv = pr.pr_exit_code;
 	envd_proc_clear(&pr);
 	return (rv);
+}
+
+/* The job's own (non-secret) environment variables, as an object. */
+struct json_object *
+pipe_job_envs(struct pipeline *p)
+{
+	const struct jobspec	*js = p->p_job->wj_spec;
+	struct json_object	*e = json_object_new_object();
+	size_t			 i;
+
+	for (i = 0; i < js->js_nenv; i++)
+		json_add_string(e, js->js_env[i].je_name,
+		    js->js_env[i].je_value);
+	return (e);
 }
 
 /* Both keys must be there before anything is created. */
@@ -453,7 +468,7 @@ step_fetch_repo(struct pipeline *p)
 		    p->p_job->wj_git_token);
 	buf_init(&out, PIPE_TAIL_MAX);
 	rc = pipe_script(p, "skillbox-setup", sandbox_setup_sh, envs, &out,
-	    &cause);
+	    PIPE_SCRIPT_MS, &cause);
 	json_object_put(envs);
 	if (rc == 0)
 		pipe_log(p, "%.*s", (int)strcspn(buf_str(&out), "\n"),
@@ -473,7 +488,8 @@ step_fetch_repo(struct pipeline *p)
 
 /*
  * The agent finished without error; the job succeeded only if it wrote a
- * valid result.json and, for fix-tests, no test still fails.
+ * valid result.json, for fix-tests no test still fails, and the tests it
+ * reported passing pass when run again.
  */
 static void
 step_judge(struct pipeline *p)
@@ -494,6 +510,7 @@ step_judge(struct pipeline *p)
 		pipe_fail(p, JOB_FAILED, "%lld test%s still fail%s (%s)",
 		    (long long)rt->rt_failed, rt->rt_failed == 1 ? "" : "s",
 		    rt->rt_failed == 1 ? "s" : "", rt->rt_command);
+	verify_judge(p);
 }
 
 /*
@@ -643,8 +660,10 @@ pipeline_run(struct pipeline *p)
 	    step_inject(p) == 0 && !pipe_stopped(p) &&
 	    step_fetch_repo(p) == 0 && !pipe_stopped(p) &&
 	    agent_run(p) == 0 && !pipe_stopped(p)) {
-		if (collect_run(p) == 0)
+		if (collect_run(p) == 0) {
+			verify_run(p);
 			step_judge(p);
+		}
 	} else if (p->p_phase == JOB_RUNNING && p->p_sbx != NULL)
 		(void)collect_run(p);	/* keep what the agent did */
 	evtimer_del(p->p_deadline_ev);

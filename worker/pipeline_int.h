@@ -46,6 +46,21 @@ enum agent_stop {
 	AGENT_STOP_MAX
 };
 
+/* The agent's test command, run again by skillbox (verify.c). */
+enum verify_state {
+	VERIFY_NONE,		/* no tests reported, or no chance to run */
+	VERIFY_RAN,		/* it ended: v_exit says how */
+	VERIFY_FAILED,		/* it could not run, or did not end in time */
+	VERIFY_SKIPPED		/* not tried: v_why says why */
+};
+
+struct pipe_verify {
+	enum verify_state	 v_state;
+	int			 v_exit;	/* -1: killed by a signal */
+	int64_t			 v_ms;
+	char			*v_why;		/* FAILED and SKIPPED */
+};
+
 struct pipeline {
 	struct event_base	*p_base;
 	struct link		*p_link;
@@ -96,6 +111,7 @@ struct pipeline {
 	char			*p_rf_error;
 	struct json_object	*p_artifacts;
 	struct json_object	*p_skipped;
+	struct pipe_verify	 p_verify;
 };
 
 /* pipeline.c */
@@ -107,7 +123,8 @@ int	 pipe_stopped(struct pipeline *);
 void	 pipe_log(struct pipeline *, const char *, ...)
 	    __attribute__((__format__(printf, 2, 3)));
 int	 pipe_script(struct pipeline *, const char *, const char *,
-	    struct json_object *, struct buf *, char **);
+	    struct json_object *, struct buf *, long, char **);
+struct json_object *pipe_job_envs(struct pipeline *);
 void	 pipe_tail(struct buf *, const char *, size_t);
 
 /* agent.c */
@@ -117,6 +134,11 @@ void	 agent_cancel(struct pipeline *);
 /* collect.c */
 int	 collect_run(struct pipeline *);
 int	 collect_unpack(struct pipeline *, int, int, char **);
+
+/* verify.c */
+void	 verify_run(struct pipeline *);
+void	 verify_judge(struct pipeline *);
+struct json_object *verify_json(const struct pipeline *);
 
 /* report.c */
 struct json_object *report_result(struct pipeline *);

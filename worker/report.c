@@ -5,7 +5,9 @@
  *	status, reason		a terminal job_state name, and why
  *	summary			the agent's own summary (result.json, else
  *				its final message), redacted and clipped
- *	tests			as result.json reported them, or null
+ *	tests			as result.json reported them, or null;
+ *				recheck: how skillbox's own re-run of
+ *				their command ended (verify.c)
  *	diff			files, insertions, deletions, binary, bytes,
  *				truncated, and the first files one by one;
  *				the patch is diff.patch in the job directory
@@ -39,6 +41,7 @@ static struct json_object *report_skills(struct pipeline *);
 static struct json_object *report_timings(struct pipeline *);
 static struct json_object *report_sandbox(struct pipeline *);
 static void	report_summary(struct pipeline *, struct json_object *);
+static struct json_object *report_tests(struct pipeline *);
 
 static struct json_object *
 report_diff(struct pipeline *p)
@@ -133,6 +136,19 @@ report_summary(struct pipeline *p, struct json_object *o)
 	free(s);
 }
 
+/* The tests as the agent reported them, and as skillbox re-ran them. */
+static struct json_object *
+report_tests(struct pipeline *p)
+{
+	struct json_object	*t, *v;
+
+	if (p->p_rf == NULL || (t = result_tests_json(p->p_rf)) == NULL)
+		return (NULL);
+	if ((v = verify_json(p)) != NULL)
+		json_object_object_add(t, "recheck", v);
+	return (t);
+}
+
 /* The whole result object; the caller owns it. */
 struct json_object *
 report_result(struct pipeline *p)
@@ -144,8 +160,7 @@ report_result(struct pipeline *p)
 	if (p->p_reason != NULL)
 		clean_add(o, "reason", p->p_reason, REPORT_SUMMARY_MAX);
 	report_summary(p, o);
-	json_object_object_add(o, "tests", p->p_rf != NULL ?
-	    result_tests_json(p->p_rf) : NULL);
+	json_object_object_add(o, "tests", report_tests(p));
 	if (p->p_rf_error != NULL)
 		clean_add(o, "result_error", p->p_rf_error, 1024);
 	json_object_object_add(o, "diff", report_diff(p));

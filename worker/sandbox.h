@@ -21,6 +21,7 @@ struct wjob;
 extern const char sandbox_setup_sh[];
 extern const char sandbox_agent_sh[];
 extern const char sandbox_collect_sh[];
+extern const char sandbox_verify_sh[];
 
 char			*sandbox_prompt(const struct wjob *);
 struct json_object	*sandbox_job_json(const struct wjob *);

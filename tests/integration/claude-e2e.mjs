@@ -63,6 +63,8 @@ test('run-and-fix-tests with the real CLI: fixed, tested, diffed, costed',
     assert.equal(done.state, 'succeeded', done.reason);
     assert.equal(done.tests.failed, 0);
     assert.equal(done.tests.passed, 3);
+    // skillbox ran the command the model reported once more: it passes.
+    assert.equal(done.tests.recheck.passed, true, JSON.stringify(done.tests));
     assert.equal(done.diff.files_changed, 1);
     const diff = await st.srv.client.readResource({ uri: done.resources.diff });
     assert.match(diff.contents[0].text, /^\+echo \$\(\(\$1 \+ \$2\)\)$/m);

@@ -49,6 +49,11 @@ function localJob(dir, sc, extra = {}) {
     env: { FAKE_CLAUDE_SCENARIO: JSON.stringify(sc) }, ...extra };
 }
 
+// The log lines the worker sent.
+function logs(run) {
+  return run.messages.filter((m) => m.type === 'log').map((m) => m.msg);
+}
+
 // Nothing any message says may hold a secret.
 function assertNoSecrets(run) {
   const text = JSON.stringify(run.messages) + run.stderr;
@@ -84,9 +89,75 @@ test('a fix-tests job on a local repo: diff, tests, bundle, few requests', opt,
     // The sandbox's id is told before anything else is done with it.
     const types = run.messages.map((m) => m.type);
     assert.equal(types.indexOf('sandbox'), types.indexOf('phase') + 1);
+    // skillbox ran the reported command again itself, and it passed.
+    assert.equal(r.tests.recheck.exit_code, 0);
+    assert.equal(r.tests.recheck.passed, true);
+    assert.ok(r.tests.recheck.duration_ms >= 0);
+    assert.ok(logs(run).some((m) => /re-run by skillbox, exited 0/.test(m) &&
+      /# PASS: 3/.test(m)), logs(run).join('\n'));
     const stats = await local.stats();
     assert.ok(stats.total <= 8, `${stats.total} requests: ${JSON.stringify(stats)}`);
     assertNoSecrets(run);
+  });
+
+// The scenario's steps with its result.json replaced (the report a
+// careless agent would write), and its edits left out when fix is false.
+function reporting(tests, { fix = true } = {}) {
+  const sc = scenario('fix-tests');
+  sc.steps = sc.steps.filter((s) => fix || !s.edit);
+  const rj = sc.steps.find((s) => s.result_json).result_json;
+  rj.tests = { ...rj.tests, ...tests };
+  return sc;
+}
+
+test('passing tests the agent made up: the re-run fails the job', opt,
+  async () => {
+    const dir = tempDir('worker-lie-');
+    const run = await runWorker(localJob(dir, reporting({}, { fix: false })),
+      { env, dir });
+    const r = run.result;
+    assert.equal(r.status, 'failed');
+    assert.match(r.reason, /reported the tests passing, but `make check` exited [1-9]\d* when skillbox ran it again/);
+    assert.equal(r.tests.failed, 0, 'the agent\'s own report is kept');
+    assert.equal(r.tests.recheck.passed, false);
+    assert.notEqual(r.tests.recheck.exit_code, 0);
+    assert.ok(logs(run).some((m) => /FAIL: add 1 2: expected 3, got -1/.test(m)),
+      logs(run).join('\n'));
+    assert.equal(r.sandbox.killed, true);
+  });
+
+test('a re-run that outlasts the deadline is cut short; the job stands', opt,
+  async () => {
+    const dir = tempDir('worker-slowcheck-');
+    const t0 = Date.now();
+    const run = await runWorker(localJob(dir,
+      reporting({ command: 'sleep 120' }), { timeout_s: 15 }), { env, dir });
+    const r = run.result;
+    assert.equal(r.status, 'succeeded', r.reason);
+    assert.match(r.tests.recheck.error, /did not end within \d+ s/);
+    assert.equal(r.tests.recheck.passed, undefined);
+    assert.ok(Date.now() - t0 < 15000, 'ended before the job\'s deadline');
+    assert.ok(logs(run).some((m) => /could not be re-run/.test(m)));
+  });
+
+test('no tests reported, or no time left: nothing is re-run', opt,
+  async () => {
+    const dir = tempDir('worker-nocheck-');
+    const sc = scenario('fix-tests');
+    delete sc.steps.find((s) => s.result_json).result_json.tests;
+    let run = await runWorker(localJob(dir, sc, { job: 'refactor' }),
+      { env, dir });
+    assert.equal(run.result.status, 'succeeded', run.result.reason);
+    assert.equal(run.result.tests, null);
+    assert.ok(!logs(run).some((m) => /re-run/.test(m)));
+    // The agent takes most of a 10 s job: too little is left to re-run.
+    const slow = reporting({});
+    slow.steps.unshift({ bash: 'sleep 7' });
+    const late = tempDir('worker-late-');
+    run = await runWorker(localJob(late, slow, { timeout_s: 10 }),
+      { env, dir: late });
+    assert.equal(run.result.status, 'succeeded', run.result.reason);
+    assert.match(run.result.tests.recheck.skipped, /too little time/);
   });
 
 test('a git:// repo at a ref; the token never reaches .git/config', opt,

@@ -14,6 +14,7 @@ Suite	*link_suite(void);
 Suite	*prompt_suite(void);
 Suite	*result_suite(void);
 Suite	*stream_suite(void);
+Suite	*verify_suite(void);
 Suite	*wjob_suite(void);
 
 /* A file of the source tree's tests/unit/data, read whole; caller frees. */
