@@ -89,6 +89,8 @@ static const struct conf_key conf_keys[] = {
 	    OFF(c_stop_grace_ms), 100, 600000, 10000, 0 },
 	{ "shutdown-grace", "SKILLBOX_SHUTDOWN_GRACE_MS", NULL, CONF_MILLIS,
 	    OFF(c_shutdown_grace_ms), 0, 600000, 30000, 0 },
+	{ "job-retention", "SKILLBOX_JOB_RETENTION", NULL, CONF_SECONDS,
+	    OFF(c_job_retention_s), 0, 10 * 366 * 86400, 30 * 86400, 0 },
 	{ "e2b-api-url", "E2B_API_URL", NULL, CONF_URL,
 	    OFF(c_e2b_api_url), 0, 0, 0, 0 },
 	{ "e2b-domain", "E2B_DOMAIN", NULL, CONF_STRING,

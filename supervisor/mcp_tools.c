@@ -511,10 +511,18 @@ tools_submit(struct mcp_conn *c, struct json_object *args, int *created,
 		return (NULL);
 	}
 	if (*created)
-		for (c = mcp_conn_first(); c != NULL; c = mcp_conn_next(c))
-			mcp_notify(c, "notifications/resources/list_changed",
-			    NULL);
+		tools_jobs_listed();
 	return (j);
+}
+
+/* Jobs came or went: every client hears that the resource list changed. */
+void
+tools_jobs_listed(void)
+{
+	struct mcp_conn	*c;
+
+	for (c = mcp_conn_first(); c != NULL; c = mcp_conn_next(c))
+		mcp_notify(c, "notifications/resources/list_changed", NULL);
 }
 
 /* submit_job: validate the spec, queue or start the job. */

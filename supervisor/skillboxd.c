@@ -358,6 +358,7 @@ main(int argc, char **argv)
 	if (sched_init(sv.base, &sv.cfg, &cause) == -1)
 		fatalx("%s", cause);
 	sched_recover();
+	retain_init(sv.base, &sv.cfg);
 	sv_serve(outfd);
 	sdnotify_ready();
 
@@ -368,6 +369,7 @@ main(int argc, char **argv)
 	tr_stdio_free(&sv.stdio);
 	tr_http_free(&sv.http);
 	mcp_fini();
+	retain_fini();
 	sched_fini();
 	jobs_clear();
 	store_close();

@@ -62,6 +62,7 @@ struct sv_config {
 	int64_t	 c_http_body_max;	/* SKILLBOX_HTTP_BODY_MAX: bytes */
 	int64_t	 c_http_timeout_s;	/* SKILLBOX_HTTP_TIMEOUT_S: reads */
 	int64_t	 c_max_sessions;	/* SKILLBOX_MAX_SESSIONS */
+	int64_t	 c_job_retention_s;	/* SKILLBOX_JOB_RETENTION: 0 for ever */
 	int	 c_log_level;		/* SKILLBOX_LOG_LEVEL: LOG_LEVEL_* */
 };
 
@@ -212,6 +213,7 @@ void		 store_close(void);
 const char	*store_dir(void);
 char		*store_job_path(const struct job *, const char *);
 int		 store_save(struct job *, char **);
+int		 store_remove(struct job *, char **);
 int		 store_load_all(store_load_cb, void *);
 int		 store_log_append(struct job *, struct json_object *);
 uint64_t	 store_log_count(struct job *);
@@ -318,6 +320,12 @@ size_t		 sched_running(void);
 size_t		 sched_queued(void);
 size_t		 sched_queue_position(const struct job *);
 void		 sched_worker_done(struct worker *);
+
+/* retain.c */
+
+void		 retain_init(struct event_base *, const struct sv_config *);
+void		 retain_fini(void);
+size_t		 retain_sweep(int64_t);
 
 /* untrusted.c */
 
@@ -504,6 +512,7 @@ struct json_object *tools_view(const struct job *);
 struct job	*tools_submit(struct mcp_conn *, struct json_object *, int *,
 		     char **);
 char		*tools_result_text(struct json_object *, int, const char *);
+void		 tools_jobs_listed(void);
 
 /* mcp_wait.c */
 

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -477,6 +478,33 @@ store_log_free(struct job *j)
 	free(j->j_log.jl_offs);
 	memset(&j->j_log, 0, sizeof(j->j_log));
 	j->j_log.jl_fd = -1;
+}
+
+static int
+store_remove_cb(const char *path, const struct stat *sb, int type,
+    struct FTW *ftw)
+{
+	return (type == FTW_DP ? rmdir(path) : unlink(path));
+}
+
+/*
+ * Remove the job's directory and all it holds (its log is closed
+ * first).  -1 with *cause if something could not be removed.
+ */
+int
+store_remove(struct job *j, char **cause)
+{
+	char	*path = store_job_path(j, NULL);
+	int	 r;
+
+	store_log_close(j);
+	r = nftw(path, store_remove_cb, 16, FTW_DEPTH | FTW_PHYS);
+	if (r == -1 && errno == ENOENT)
+		r = 0;
+	if (r == -1)
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+	free(path);
+	return (r);
 }
 
 /*

@@ -381,3 +381,43 @@ test('after a restart, unfinished jobs are interrupted and their ' +
     s.cleanup();
   }
 });
+
+test('job-retention: a restart removes finished jobs older than it, with ' +
+  'their files', { skip: SDK_SKIP }, async () => {
+  const s = scratch();
+  try {
+    const a = await sdkServer(s);
+    let done;
+    try {
+      const job = await a.call('submit_job', spec(s, 'normal'));
+      done = await a.call('wait_job', { job_id: job.job_id, timeout_s: 30 });
+      assert.equal(done.state, 'succeeded', done.reason);
+    } finally {
+      await a.close();
+    }
+    const dir = path.join(s.state, 'jobs', done.job_id);
+    assert.ok(existsSync(dir));
+    // Kept while younger than the retention, removed once older.
+    const b = await sdkServer(s, { SKILLBOX_JOB_RETENTION: '1h' });
+    try {
+      assert.equal((await b.call('list_jobs', {})).jobs.length, 1);
+    } finally {
+      await b.close();
+    }
+    await new Promise((r) => setTimeout(r, 1100));
+    const c = await sdkServer(s, { SKILLBOX_JOB_RETENTION: '1' });
+    try {
+      assert.equal((await c.call('list_jobs', {})).jobs.length, 0);
+      assert.ok(!existsSync(dir), `${dir} is still there`);
+      const r = await c.client.callTool({ name: 'get_job',
+        arguments: { job_id: done.job_id } });
+      assert.equal(r.isError, true);
+      assert.ok(c.stderr.join('').includes('removed 1 job that ended over 1s ago'),
+        c.stderr.join(''));
+    } finally {
+      await c.close();
+    }
+  } finally {
+    s.cleanup();
+  }
+});

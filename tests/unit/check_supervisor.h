@@ -13,6 +13,7 @@ Suite	*store_suite(void);
 Suite	*sv_worker_suite(void);
 Suite	*untrusted_suite(void);
 Suite	*sched_suite(void);
+Suite	*retain_suite(void);
 Suite	*config_suite(void);
 Suite	*sdnotify_suite(void);
 Suite	*task_suite(void);
