@@ -7,8 +7,8 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { sdkServer, scratch, spec, wrapper, workerPid, until,
-  SDK_SKIP } from './lib/skillboxd.mjs';
+import { sdkServer, scratch, spec, wrapper, workerPid, jobWorkersAtOnce,
+  until, SDK_SKIP } from './lib/skillboxd.mjs';
 import { loadPackage } from './lib/deps.mjs';
 
 // Run fn against a fresh server; close it and remove the scratch after.
@@ -229,8 +229,8 @@ serverTest('8 jobs with SKILLBOX_MAX_JOBS=2 queue and all succeed',
       maxActive = Math.max(maxActive, active);
       sawQueued = Math.max(sawQueued, jobs.filter((j) => j.state ===
         'queued').length);
-      maxProcs = Math.max(maxProcs, ids.filter((id) =>
-        workerPid(srv.pid, id) !== null).length);
+      maxProcs = Math.max(maxProcs,
+        jobWorkersAtOnce(srv.pid, ids).length);
       return jobs.every((j) => j.done);
     }, 60000, 'all 8 jobs');
     assert.ok(maxActive <= 2, `at most 2 running, saw ${maxActive}`);

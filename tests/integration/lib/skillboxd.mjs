@@ -200,17 +200,25 @@ export function rawServer(s, extra = {}) {
   };
 }
 
-// Every live process: its pid, parent pid and argv, from /proc.
+// One live process from /proc: its pid, parent pid and argv, or null.
+function processInfo(d) {
+  try {
+    const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z') return null;
+    const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+    return { pid: Number(d), ppid: Number(fields[1]), argv };
+  } catch {
+    return null;	// gone
+  }
+}
+
+// Every live process.
 function* processes() {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] === 'Z') continue;
-      const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      yield { pid: Number(d), ppid: Number(fields[1]), argv };
-    } catch { /* gone */ }
+    const p = processInfo(d);
+    if (p) yield p;
   }
 }
 
@@ -224,6 +232,19 @@ export function workerPid(ppid, jobId) {
   const p = [...processes()].find((x) => x.ppid === ppid &&
     x.argv.includes(jobId) && !x.argv.includes('--reap'));
   return p ? p.pid : null;
+}
+
+// The workers of these jobs that were alive at one same moment.  A scan
+// of /proc takes time: a worker seen early may exit and another start
+// before the scan ends.  So each one seen is looked at again once the
+// scan is over: those still there were all alive when it ended.
+export function jobWorkersAtOnce(ppid, jobIds) {
+  const seen = [...processes()].filter((p) => p.ppid === ppid &&
+    !p.argv.includes('--reap') && jobIds.some((id) => p.argv.includes(id)));
+  return seen.filter((p) => {
+    const now = processInfo(p.pid);
+    return now && now.argv.join('\0') === p.argv.join('\0');
+  }).map((p) => p.pid);
 }
 
 // Every fake worker still alive that works for a job of this state.
