@@ -136,7 +136,7 @@ test('a re-run that outlasts the deadline is cut short; the job stands', opt,
     assert.equal(r.status, 'succeeded', r.reason);
     assert.match(r.tests.recheck.error, /did not end within \d+ s/);
     assert.equal(r.tests.recheck.passed, undefined);
-    assert.ok(Date.now() - t0 < 15000, 'ended before the job\'s deadline');
+    assert.ok(Date.now() - t0 < 30000, 'the re-run (sleep 120) was not cut');
     assert.ok(logs(run).some((m) => /could not be re-run/.test(m)));
   });
 
@@ -150,9 +150,9 @@ test('no tests reported, or no time left: nothing is re-run', opt,
     assert.equal(run.result.status, 'succeeded', run.result.reason);
     assert.equal(run.result.tests, null);
     assert.ok(!logs(run).some((m) => /re-run/.test(m)));
-    // The agent takes most of a 10 s job: too little is left to re-run.
+    // The agent takes half of a 10 s job: too little is left to re-run.
     const slow = reporting({});
-    slow.steps.unshift({ bash: 'sleep 7' });
+    slow.steps.unshift({ bash: 'sleep 5' });
     const late = tempDir('worker-late-');
     run = await runWorker(localJob(late, slow, { timeout_s: 10 }),
       { env, dir: late });
