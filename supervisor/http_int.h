@@ -24,6 +24,7 @@ struct evhttp_request;
 #define HTTP_SID_HEX		32		/* 128 random bits */
 #define HTTP_RING_EVENTS	128		/* events kept per stream */
 #define HTTP_RING_BYTES		(1024 * 1024)
+#define HTTP_RINGS_MAX		(64 * 1024 * 1024) /* kept in all streams */
 #define HTTP_STREAMS_KEPT	8		/* ended streams kept */
 #define HTTP_SESSION_IDLE_MS	(30 * 60 * 1000)
 #define HTTP_KEEPALIVE_MS	15000		/* SSE comment when quiet */
@@ -66,6 +67,29 @@ struct http_event {
 };
 
 /*
+ * A stream's events, kept for Last-Event-ID replay (http_ring.c): at most
+ * HTTP_RING_EVENTS and HTTP_RING_BYTES in one stream, and HTTP_RINGS_MAX
+ * in all, past which the streams written to least recently lose their
+ * oldest events first.
+ */
+struct http_ring {
+	struct http_event	*r_ev;		/* HTTP_RING_EVENTS, or NULL */
+	size_t			 r_first;	/* oldest */
+	size_t			 r_count;
+	size_t			 r_bytes;
+	int			 r_listed;	/* in the least-recent list */
+	TAILQ_ENTRY(http_ring)	 r_lru;
+};
+
+const struct http_event *http_ring_add(struct http_ring *, uint64_t,
+		    const char *, size_t);
+size_t		 http_ring_count(const struct http_ring *);
+const struct http_event *http_ring_get(const struct http_ring *, size_t);
+void		 http_ring_free(struct http_ring *);
+size_t		 http_rings_bytes(void);
+void		 http_rings_set_max(size_t);
+
+/*
  * A stream: the answer to one POST, or the session's GET stream (number
  * 0).  Its events are numbered and kept in a bounded ring, so that a
  * client that lost the connection can resume with GET and
@@ -80,10 +104,7 @@ struct http_stream {
 	int			 st_reading;	/* its input is being read */
 	uint64_t		 st_seq;	/* last event numbered */
 	uint64_t		 st_sent;	/* last event written */
-	struct http_event	*st_ring;	/* HTTP_RING_EVENTS, or NULL */
-	size_t			 st_first;	/* oldest in the ring */
-	size_t			 st_count;
-	size_t			 st_bytes;
+	struct http_ring	 st_ring;
 	char			*st_reply;	/* a JSON answer, held */
 	size_t			 st_replylen;
 	int			 st_refused;	/* the answer is a refusal */

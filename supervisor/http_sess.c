@@ -165,13 +165,9 @@ static void
 stream_free(struct http_stream *st)
 {
 	struct http_sess	*s = st->st_sess;
-	size_t			 i;
 
 	stream_detach(st);
-	for (i = 0; i < st->st_count; i++)
-		free(st->st_ring[(st->st_first + i) %
-		    HTTP_RING_EVENTS].ev_data);
-	free(st->st_ring);
+	http_ring_free(&st->st_ring);
 	if (st != s->s_get) {
 		if (st->st_done && st->st_sse)
 			s->s_nkept--;
@@ -222,36 +218,19 @@ stream_write(struct http_stream *st, const struct http_event *ev)
 static void
 stream_event(struct http_stream *st, const char *data, size_t len)
 {
-	struct http_event	*ev;
-
-	if (st->st_ring == NULL)
-		st->st_ring = xcalloc(HTTP_RING_EVENTS, sizeof(*st->st_ring));
-	while (st->st_count > 0 && (st->st_count == HTTP_RING_EVENTS ||
-	    st->st_bytes + len > HTTP_RING_BYTES)) {
-		ev = &st->st_ring[st->st_first];
-		st->st_bytes -= ev->ev_len;
-		free(ev->ev_data);
-		st->st_first = (st->st_first + 1) % HTTP_RING_EVENTS;
-		st->st_count--;
-	}
-	ev = &st->st_ring[(st->st_first + st->st_count) % HTTP_RING_EVENTS];
-	ev->ev_seq = ++st->st_seq;
-	ev->ev_data = xmemdup(data, len);
-	ev->ev_len = len;
-	st->st_count++;
-	st->st_bytes += len;
-	stream_write(st, ev);
+	stream_write(st, http_ring_add(&st->st_ring, ++st->st_seq, data, len));
 }
 
 /* Write every event after seq that the ring still holds. */
 static void
 stream_replay(struct http_stream *st, uint64_t after)
 {
-	struct http_event	*ev;
+	const struct http_event	*ev;
 	size_t			 i;
 
-	for (i = 0; i < st->st_count && st->st_req != NULL; i++) {
-		ev = &st->st_ring[(st->st_first + i) % HTTP_RING_EVENTS];
+	for (i = 0; i < http_ring_count(&st->st_ring) && st->st_req != NULL;
+	    i++) {
+		ev = http_ring_get(&st->st_ring, i);
 		if (ev->ev_seq > after)
 			stream_write(st, ev);
 	}

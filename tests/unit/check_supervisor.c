@@ -52,6 +52,7 @@ main(void)
 	srunner_add_suite(sr, queue_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, retain_suite());
+	srunner_add_suite(sr, http_ring_suite());
 	srunner_add_suite(sr, sv_worker_suite());
 	srunner_add_suite(sr, untrusted_suite());
 	srunner_add_suite(sr, sched_suite());

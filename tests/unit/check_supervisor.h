@@ -14,6 +14,7 @@ Suite	*sv_worker_suite(void);
 Suite	*untrusted_suite(void);
 Suite	*sched_suite(void);
 Suite	*retain_suite(void);
+Suite	*http_ring_suite(void);
 Suite	*config_suite(void);
 Suite	*sdnotify_suite(void);
 Suite	*task_suite(void);
