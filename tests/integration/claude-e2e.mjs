@@ -13,7 +13,7 @@ import { e2bLocalPath } from './lib/e2b-local.mjs';
 import { FAKE_BIN, requests } from './lib/fake-anthropic.mjs';
 import { skillboxdPath } from './lib/skillboxd.mjs';
 import { ANTHROPIC_CANARY, GIT_CANARY, REAL_CLAUDE, allText, finish,
-  startStack } from './lib/stack.mjs';
+  withStack } from './lib/stack.mjs';
 import { srcdir, workerPath } from './lib/worker.mjs';
 
 const skip = skipUnless({
@@ -29,19 +29,6 @@ const fixModel = () => JSON.parse(readFileSync(path.join(srcdir(), 'tests',
 const BUNDLE = ['bootstrap-repo', 'refactor-and-verify', 'report-result',
   'run-and-fix-tests', 'run-data-experiment'];
 
-async function withStack(model, fn) {
-  const st = await startStack({ real: true, model });
-  try {
-    await fn(st);
-  } catch (e) {
-    e.message += `\n--- skillboxd stderr:\n${st.srv.stderr.join('')}`;
-    throw e;
-  } finally {
-    assert.deepEqual(await st.stop(), [], 'sandboxes left alive');
-    assert.doesNotMatch(st.srv.stderr.join(''), /runtime error|Sanitizer/);
-  }
-}
-
 // Submit a job on the fixture repo and wait for its end.
 async function runJob(st, extra = {}) {
   const { job_id: id } = await st.srv.call('submit_job', { repo: { path:
@@ -52,7 +39,7 @@ async function runJob(st, extra = {}) {
 }
 
 test('run-and-fix-tests with the real CLI: fixed, tested, diffed, costed',
-  opt, () => withStack(fixModel(), async (st) => {
+  opt, () => withStack({ real: true, model: fixModel() }, async (st) => {
     // The repo's own skills must not reach the model: only the bundle's.
     const decoy = path.join(st.repo, '.claude', 'skills', 'decoy-skill');
     mkdirSync(decoy, { recursive: true });
@@ -93,8 +80,8 @@ test('run-and-fix-tests with the real CLI: fixed, tested, diffed, costed',
   }));
 
 test('the model API fails (HTTP 500): the job fails promptly, saying so',
-  opt, () => withStack([{ error: { status: 500, type: 'api_error',
-    message: 'scripted overload' } }], async (st) => {
+  opt, () => withStack({ real: true, model: [{ error: { status: 500,
+    type: 'api_error', message: 'scripted overload' } }] }, async (st) => {
     const { done, ms } = await runJob(st, { env:
       { CLAUDE_CODE_MAX_RETRIES: '0' } });
     assert.equal(done.state, 'failed');
@@ -104,7 +91,7 @@ test('the model API fails (HTTP 500): the job fails promptly, saying so',
   }));
 
 test('max_turns reached: the job fails with that reason', opt,
-  () => withStack(fixModel(), async (st) => {
+  () => withStack({ real: true, model: fixModel() }, async (st) => {
     const { done } = await runJob(st, { max_turns: 2 });
     assert.equal(done.state, 'failed');
     assert.match(done.reason, /max_turns/);

@@ -9,8 +9,8 @@ import test from 'node:test';
 import { skipUnless } from './lib/deps.mjs';
 import { e2bLocalPath } from './lib/e2b-local.mjs';
 import { skillboxdPath, until, workerPid } from './lib/skillboxd.mjs';
-import { ANTHROPIC_CANARY, GIT_CANARY, allText, finish, startStack }
-  from './lib/stack.mjs';
+import { ANTHROPIC_CANARY, GIT_CANARY, allText, finish, startStack,
+  withStack } from './lib/stack.mjs';
 import { fakeClaudePath, scenario, workerPath } from './lib/worker.mjs';
 
 const skip = skipUnless({
@@ -24,22 +24,6 @@ const job = (st, sc, extra = {}) => ({ repo: { path: st.repo },
   job: 'fix-tests', env: { FAKE_CLAUDE_SCENARIO: JSON.stringify(sc) },
   ...extra });
 const HANG = { steps: [{ text: 'working on it' }, { hang: true }] };
-
-// Run fn on a fresh stack; stop it, and fail if a sandbox was left.
-async function withStack(opts, fn) {
-  const st = await startStack(opts);
-  try {
-    await fn(st);
-  } catch (e) {
-    e.message += `\n--- skillboxd stderr:\n${st.srv.stderr.join('')}`;
-    throw e;
-  } finally {
-    const left = await st.stop();
-    assert.deepEqual(left, [], 'sandboxes left alive\n--- skillboxd ' +
-      `stderr:\n${st.srv.stderr.join('')}`);
-    assert.doesNotMatch(st.srv.stderr.join(''), /runtime error|Sanitizer/);
-  }
-}
 
 test('submit, progress while waiting, the result, its diff and log', opt,
   () => withStack({}, async (st) => {

@@ -5,6 +5,7 @@
 
 import { copyFileSync, chmodSync, linkSync, readdirSync, readFileSync,
   statSync } from 'node:fs';
+import assert from 'node:assert/strict';
 import path from 'node:path';
 
 import { depsDir } from './deps.mjs';
@@ -69,6 +70,24 @@ export async function startStack({ real = false, model, env = {},
       return left;
     },
   };
+}
+
+// Run fn on a fresh stack (startStack's options); stop it, and fail if a
+// sandbox was left or a sanitizer spoke.  skillboxd's stderr is added to
+// any failure.
+export async function withStack(opts, fn) {
+  const st = await startStack(opts);
+  try {
+    await fn(st);
+  } catch (e) {
+    e.message += `\n--- skillboxd stderr:\n${st.srv.stderr.join('')}`;
+    throw e;
+  } finally {
+    const left = await st.stop();
+    assert.deepEqual(left, [], 'sandboxes left alive\n--- skillboxd ' +
+      `stderr:\n${st.srv.stderr.join('')}`);
+    assert.doesNotMatch(st.srv.stderr.join(''), /runtime error|Sanitizer/);
+  }
 }
 
 // Wait for a job to end (several bounded waits if need be).
