@@ -26,8 +26,9 @@
 #define VERIFY_MARGIN_MS 5000	/* ended well before the deadline */
 #define VERIFY_LOG_MAX	2048	/* of its output, into the job's log */
 
+/* The re-run did not run (st SKIPPED) or did not end (FAILED): why. */
 static void
-verify_skip(struct pipeline *p, enum verify_state st, const char *why)
+verify_unrun(struct pipeline *p, enum verify_state st, const char *why)
 {
 	p->p_verify.v_state = st;
 	free(p->p_verify.v_why);
@@ -86,7 +87,7 @@ verify_run(struct pipeline *p)
 		return;
 	rt = &p->p_rf->rf_tests;
 	if ((budget = verify_budget(p)) < VERIFY_MIN_MS) {
-		verify_skip(p, VERIFY_SKIPPED,
+		verify_unrun(p, VERIFY_SKIPPED,
 		    "too little time was left before the job's deadline");
 		return;
 	}
@@ -98,13 +99,14 @@ verify_run(struct pipeline *p)
 	    budget, &cause);
 	p->p_verify.v_ms = pipe_now_ms() - t0;
 	json_object_put(envs);
-	if (rc == -1 && strstr(cause, "deadline_exceeded") != NULL) {
-		free(cause);
-		xasprintf(&cause, "it did not end within %ld s, the time left "
-		    "before the job's deadline, and was stopped", budget / 1000);
-	}
 	if (rc == -1) {
-		verify_skip(p, VERIFY_FAILED, cause);
+		if (strstr(cause, "deadline_exceeded") != NULL) {
+			free(cause);
+			xasprintf(&cause, "it did not end within %ld s, the "
+			    "time left before the job's deadline, and was "
+			    "stopped", budget / 1000);
+		}
+		verify_unrun(p, VERIFY_FAILED, cause);
 		free(cause);
 	} else {
 		p->p_verify.v_state = VERIFY_RAN;
