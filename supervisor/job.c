@@ -281,6 +281,7 @@ job_remove(struct job **jp)
 	free(j->j_template);
 	for (i = 0; i < JOB_RECENT; i++)
 		free(j->j_recent[i]);
+	free(j->j_view.jv_text);
 	free(j);
 	*jp = NULL;
 }
@@ -326,6 +327,7 @@ job_set_state(struct job *j, enum job_state st, const char *reason)
 	if (st == j->j_state)
 		return (0);
 	j->j_state = st;
+	j->j_gen++;
 	free(j->j_reason);
 	j->j_reason = reason != NULL ? xstrdup(reason) : NULL;
 	j->j_updated = now;
@@ -357,6 +359,7 @@ job_set_sandbox(struct job *j, const char *id, const char *tmpl)
 	j->j_sandbox = xstrdup(id);
 	j->j_template = xstrdup(tmpl);
 	j->j_updated = clock_now_ms();
+	j->j_gen++;
 	job_save(j);
 	e = json_object_new_object();
 	json_add_string(e, "id", id);
@@ -371,6 +374,7 @@ job_set_reap(struct job *j, enum job_reap r)
 {
 	j->j_reap = r;
 	j->j_updated = clock_now_ms();
+	j->j_gen++;
 	job_save(j);
 	job_announce(j, JOB_CHANGE_SANDBOX);
 	if (r != JOB_REAP_PENDING && job_state_terminal(j->j_state))
@@ -383,6 +387,7 @@ job_set_result(struct job *j, struct json_object *result)
 {
 	json_object_put(j->j_result);
 	j->j_result = result;
+	j->j_gen++;
 }
 
 /*
@@ -396,6 +401,7 @@ job_add_entry(struct job *j, const char *kind, struct json_object *e)
 
 	json_add_string(e, "at", clock_iso(clock_now_ms(), at, sizeof(at)));
 	json_add_string(e, "kind", kind);
+	j->j_gen++;
 	if (store_log_append(j, e) == 0)
 		job_announce(j, JOB_CHANGE_LOG);
 	json_object_put(e);
@@ -410,6 +416,7 @@ job_add_recent(struct job *j, const char *line)
 	free(*slot);
 	*slot = xstrndup(line, JOB_RECENT_MAX);
 	j->j_nrecent++;
+	j->j_gen++;
 }
 
 /* The i-th most recent activity line (0 = newest), or NULL. */

@@ -385,6 +385,33 @@ tools_result(struct mcp_req *r, struct json_object *sc)
 	free(text);
 }
 
+/*
+ * Answer a tool call with the job's whole view, made again only when the
+ * job changed since it was last made.  The untrusted envelope's tag is
+ * drawn when the view is made, after every text inside was written, so
+ * repeating it to a client that polls tells no text anything it could
+ * have used.
+ */
+void
+tools_result_job(struct mcp_req *r, struct job *j)
+{
+	struct job_view	*v = &j->j_view;
+	size_t		 qpos = sched_queue_position(j);
+	size_t		 events = j->j_log.jl_indexed ?
+			    (size_t)j->j_log.jl_count + 1 : 0;
+
+	if (v->jv_text == NULL || v->jv_gen != j->j_gen ||
+	    v->jv_qpos != qpos || v->jv_events != events) {
+		free(v->jv_text);
+		v->jv_text = tools_result_text(tools_view(j), 0, NULL);
+		v->jv_len = strlen(v->jv_text);
+		v->jv_gen = j->j_gen;
+		v->jv_qpos = qpos;
+		v->jv_events = events;
+	}
+	mcp_reply_text(r, v->jv_text, v->jv_len);
+}
+
 /* A CallToolResult with isError, saying msg. */
 struct json_object *
 tools_error_result(const char *msg)
@@ -550,7 +577,7 @@ tool_get(struct mcp_req *r, struct json_object *args)
 	struct job		*j;
 
 	if ((j = tools_job_args(r, args, known)) != NULL)
-		tools_result(r, tools_view(j));
+		tools_result_job(r, j);
 }
 
 /* cancel_job: stop a queued or running job. */
@@ -569,7 +596,7 @@ tool_cancel(struct mcp_req *r, struct json_object *args)
 		tools_fail(r, cause);
 		return;
 	}
-	tools_result(r, tools_view(j));
+	tools_result_job(r, j);
 }
 
 /* list_jobs filters: a set of states, a type. */

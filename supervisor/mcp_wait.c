@@ -93,7 +93,7 @@ wait_end(struct wait *wt)
 	struct job	*j = wt->wt_job;
 
 	wait_free(wt);
-	tools_result(r, tools_view(j));
+	tools_result_job(r, j);
 }
 
 /* Send the wait's progress now. */
@@ -145,7 +145,7 @@ tools_wait(struct mcp_req *r, struct json_object *args)
 		return;
 	}
 	if (job_state_terminal(j->j_state) || wait_base == NULL) {
-		tools_result(r, tools_view(j));
+		tools_result_job(r, j);
 		return;
 	}
 	if (nwaits >= WAIT_PENDING_MAX) {

@@ -206,6 +206,7 @@ sched_cancel(struct job *j, const char *reason, char **cause)
 	if (reason == NULL)
 		reason = "cancelled by the client";
 	j->j_cancel = 1;
+	j->j_gen++;
 	if (j->j_state == JOB_QUEUED) {
 		queue_remove(&sc.queue, j);
 		xasprintf(&why, "cancelled before it started: %s", reason);
@@ -334,8 +335,10 @@ sched_recover(void)
 			(void)job_set_state(j, JOB_INTERRUPTED, why);
 			free(why);
 			if (j->j_sandbox != NULL && j->j_result == NULL &&
-			    j->j_reap == JOB_REAP_NONE)
+			    j->j_reap == JOB_REAP_NONE) {
 				j->j_reap = JOB_REAP_PENDING;
+				j->j_gen++;
+			}
 		}
 		if (j->j_reap == JOB_REAP_PENDING && j->j_sandbox != NULL)
 			sched_reaper(j);

@@ -125,6 +125,20 @@ struct joblog {
 	uint64_t	 jl_dropped;	/* entries refused past the caps */
 };
 
+/*
+ * get_job's answer as last sent, kept until the job changes: polling
+ * clients (CI systems poll, many at once) then cost a lookup and a copy.
+ * Valid while the job's generation, queue position and indexed event
+ * count are those it was made with.
+ */
+struct job_view {
+	char			*jv_text;
+	size_t			 jv_len;
+	uint64_t		 jv_gen;
+	size_t			 jv_qpos;
+	size_t			 jv_events;
+};
+
 struct job {
 	char			 j_id[JOB_ID_SIZE];
 	uint64_t		 j_seq;		/* creation order, from 1 */
@@ -148,6 +162,8 @@ struct job {
 	struct joblog		 j_log;
 	char			*j_recent[JOB_RECENT];
 	unsigned		 j_nrecent;	/* total ever added */
+	uint64_t		 j_gen;		/* bumped by every change */
+	struct job_view		 j_view;
 
 	TAILQ_ENTRY(job)	 j_entry;	/* all jobs, oldest first */
 	TAILQ_ENTRY(job)	 j_qentry;	/* the queue */
@@ -502,6 +518,7 @@ void		 tools_fini(void);
 void		 tools_list(struct mcp_req *, struct json_object *);
 void		 tools_call(struct mcp_req *, struct json_object *);
 void		 tools_result(struct mcp_req *, struct json_object *);
+void		 tools_result_job(struct mcp_req *, struct job *);
 void		 tools_error(struct mcp_req *, const char *, ...)
 		     __attribute__((__format__(printf, 2, 3)));
 void		 tools_fail(struct mcp_req *, char *);

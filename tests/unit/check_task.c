@@ -3,7 +3,7 @@
  * input it belongs to, when an input is done), the server's own
  * requests and their responses, messages about a request, and MCP tasks
  * (a refused spec makes a failed task; versions and tools without
- * tasks refuse them).
+ * tasks refuse them), and get_job's answer, kept until the job changes.
  */
 #include "config.h"
 
@@ -340,6 +340,54 @@ START_TEST(test_task_refused_where_unsupported)
 }
 END_TEST
 
+/* get_job's answer (id 9) for j, as text. */
+static char *
+tk_get_job(const struct job *j)
+{
+	char	*line;
+
+	xasprintf(&line, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":"
+	    "\"tools/call\",\"params\":{\"name\":\"get_job\","
+	    "\"arguments\":{\"job_id\":\"%s\"}}}", j->j_id);
+	tk_input(line, NULL);
+	free(line);
+	return (xstrdup(json_str(tk_result(9))));
+}
+
+/* Each change a view shows makes get_job answer anew; else it repeats. */
+START_TEST(test_get_job_view_kept)
+{
+	struct job	*j;
+	char		*a, *b;
+
+	tk_init("2025-11-25");
+	j = job_create(json_tokener_parse("{\"job\":\"fix-tests\"}"), NULL);
+	a = tk_get_job(j);
+	b = tk_get_job(j);
+	ck_assert_str_eq(a, b);		/* the same tag too */
+	free(b);
+
+	job_add_recent(j, "ran make check");
+	b = tk_get_job(j);
+	ck_assert_str_ne(a, b);
+	ck_assert_ptr_nonnull(strstr(b, "ran make check"));
+	free(a);
+	a = b;
+
+	ck_assert_int_eq(job_set_state(j, JOB_STARTING, NULL), 0);
+	b = tk_get_job(j);
+	ck_assert_ptr_nonnull(strstr(b, "\"state\":\"starting\""));
+	free(a);
+	a = b;
+
+	job_set_result(j, json_tokener_parse("{\"summary\":\"all green\"}"));
+	b = tk_get_job(j);
+	ck_assert_ptr_nonnull(strstr(b, "all green"));
+	free(a);
+	free(b);
+}
+END_TEST
+
 Suite *
 task_suite(void)
 {
@@ -352,6 +400,7 @@ task_suite(void)
 	tcase_add_test(tc, test_server_request);
 	tcase_add_test(tc, test_task_refused_spec);
 	tcase_add_test(tc, test_task_refused_where_unsupported);
+	tcase_add_test(tc, test_get_job_view_kept);
 	suite_add_tcase(s, tc);
 	return (s);
 }
