@@ -9,10 +9,41 @@
 #include "json.h"
 #include "xmalloc.h"
 
+#define JSON_TOKENER_KEEP	65536	/* longest text the tokener stays after */
+
 static int	json_lookup(struct json_object *, const char *, const char *,
 		    int, json_type, struct json_object **, char **);
 static int	json_fail(char **, const char *, const char *, const char *,
 		    ...) __attribute__((__format__(printf, 4, 5)));
+
+/*
+ * The tokener json_parse uses again: making one costs more than parsing
+ * a small message.  One that parsed a long text is let go, so that its
+ * buffer does not stay at the size of the longest string ever seen.
+ */
+static struct json_tokener	*json_tok;
+
+static struct json_tokener *
+json_tokener_take(void)
+{
+	if (json_tok == NULL) {
+		if ((json_tok = json_tokener_new_ex(JSON_MAX_DEPTH)) == NULL)
+			return (NULL);
+		json_tokener_set_flags(json_tok, JSON_TOKENER_STRICT |
+		    JSON_TOKENER_ALLOW_TRAILING_CHARS);
+	} else
+		json_tokener_reset(json_tok);
+	return (json_tok);
+}
+
+static void
+json_tokener_give(size_t len)
+{
+	if (len > JSON_TOKENER_KEEP) {
+		json_tokener_free(json_tok);
+		json_tok = NULL;
+	}
+}
 
 /*
  * Parse exactly len bytes as one JSON value.  Trailing bytes other than
@@ -30,13 +61,10 @@ json_parse(const char *data, size_t len, char **cause)
 		xasprintf(cause, "JSON text too large");
 		return (NULL);
 	}
-	tok = json_tokener_new_ex(JSON_MAX_DEPTH);
-	if (tok == NULL) {
+	if ((tok = json_tokener_take()) == NULL) {
 		xasprintf(cause, "out of memory");
 		return (NULL);
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-	    JSON_TOKENER_ALLOW_TRAILING_CHARS);
 	obj = json_tokener_parse_ex(tok, data, (int)len);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
@@ -63,11 +91,11 @@ json_parse(const char *data, size_t len, char **cause)
 			goto fail;
 		}
 	}
-	json_tokener_free(tok);
+	json_tokener_give(len);
 	return (obj);
 fail:
 	json_object_put(obj);
-	json_tokener_free(tok);
+	json_tokener_give(len);
 	return (NULL);
 }
 
