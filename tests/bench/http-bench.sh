@@ -83,11 +83,21 @@ function delay()
 	return $pause
 end
 LUA
+# skillboxd's user and system CPU so far, in clock ticks.
+ticks() { awk '{ print $14, $15 }' "/proc/$pid/stat"; }
 rss_before=$(rss)
 echo "get_job over HTTP: $conns connections, $secs s, a pause of $pause ms," \
     "answers of $bytes bytes"
-wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/get_job.lua" "$url" |
-    sed -n '/Latency Distribution/,/Requests\/sec/p;/Non-2xx/p;/Socket errors/p'
+set -- $(ticks)
+wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/get_job.lua" "$url" \
+    >"$work/wrk"
+sed -n '/Latency Distribution/,/Requests\/sec/p;/Non-2xx/p;/Socket errors/p' \
+    "$work/wrk"
+n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$work/wrk")
+hz=$(getconf CLK_TCK)
+ticks | awk -v u0="$1" -v s0="$2" -v n="$n" -v hz="$hz" '{
+	printf "skillboxd CPU per request: %.1f us user, %.1f us system\n",
+	    ($1 - u0) * 1e6 / hz / n, ($2 - s0) * 1e6 / hz / n }'
 sleep 1
 echo "skillboxd RSS: idle at start $rss_fresh, before the load $rss_before," \
     "idle after it $(rss)"
