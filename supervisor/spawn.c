@@ -42,12 +42,13 @@
 #define SPAWN_TITLE_ROOM	255	/* bytes kept for workers' titles */
 
 static struct {
-	const char	*path;		/* the worker program */
+	char		*path;		/* the worker program */
 	int		 fd;		/* control socket, or -1 */
 	pid_t		 pid;		/* the forkserver, or 0 */
-	int		 off;		/* never try it again */
+	int		 noreaper;	/* no forkserver ever */
+	int		 off;		/* none for this program */
 	int64_t		 retry_at;	/* no new one before this */
-} sp = { NULL, -1, 0, 0, 0 };
+} sp = { NULL, -1, 0, 0, 0, 0 };
 
 static pid_t	spawn_exec(char *const [], char *const [], int, char **);
 static void	spawn_child(char *const [], char *const [], int, int,
@@ -56,6 +57,7 @@ static int	spawn_recv(struct json_object **, char **);
 static void	spawn_fs_start(char *const []);
 static void	spawn_fs_stop(const char *);
 static pid_t	spawn_fs_request(char *const [], char *const [], char **);
+static void	spawn_retarget(const char *);
 
 /*
  * Become the subreaper of what skillboxd starts, so that the workers the
@@ -65,12 +67,14 @@ static pid_t	spawn_fs_request(char *const [], char *const [], char **);
 void
 spawn_init(const char *path)
 {
-	sp.path = path;
+	free(sp.path);
+	sp.path = xstrdup(path);
 	sp.fd = -1;
+	sp.off = 0;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1) {
 		log_warn("cannot become a child subreaper; starting workers "
 		    "without a forkserver");
-		sp.off = 1;
+		sp.noreaper = 1;
 	}
 }
 
@@ -210,6 +214,23 @@ spawn_fs_stop(const char *why)
 	sp.retry_at = clock_now_ms() + SPAWN_RETRY_MS;
 }
 
+/*
+ * The worker program changed (a reload): the forkserver runs the old one.
+ * It is let go (it exits on end of file, and is reaped with the other
+ * children); the new program gets its own once that one is gone.
+ */
+static void
+spawn_retarget(const char *path)
+{
+	log_info("workers are now %s", path);
+	if (sp.fd != -1)
+		close(sp.fd);
+	sp.fd = -1;
+	free(sp.path);
+	sp.path = xstrdup(path);
+	sp.off = 0;
+}
+
 /* Ask the forkserver for a worker; its pid, or -1 with *cause set. */
 static pid_t
 spawn_fs_request(char *const argv[], char *const envp[], char **cause)
@@ -253,7 +274,9 @@ spawn_worker(char *const argv[], char *const envp[], char **cause)
 	char	*why = NULL;
 	pid_t	 pid;
 
-	if (!sp.off && sp.fd == -1 && sp.pid == 0 &&
+	if (strcmp(argv[0], sp.path) != 0)
+		spawn_retarget(argv[0]);
+	if (!sp.noreaper && !sp.off && sp.fd == -1 && sp.pid == 0 &&
 	    clock_now_ms() >= sp.retry_at)
 		spawn_fs_start(envp);
 	if (sp.fd != -1) {
@@ -273,15 +296,15 @@ spawn_exited(pid_t pid, int status)
 
 	if (sp.pid == 0 || pid != sp.pid)
 		return (0);
-	how = worker_status_cause(status);
-	if (sp.fd != -1)
+	if (sp.fd != -1) {	/* it died on its own */
+		how = worker_status_cause(status);
 		log_warnx("forkserver: %s", how);
-	free(how);
-	if (sp.fd != -1)
+		free(how);
 		close(sp.fd);
-	sp.fd = -1;
+		sp.fd = -1;
+		sp.retry_at = clock_now_ms() + SPAWN_RETRY_MS;
+	}
 	sp.pid = 0;
-	sp.retry_at = clock_now_ms() + SPAWN_RETRY_MS;
 	return (1);
 }
 
@@ -292,4 +315,6 @@ spawn_fini(void)
 	if (sp.fd != -1)
 		close(sp.fd);
 	sp.fd = -1;
+	free(sp.path);
+	sp.path = NULL;
 }

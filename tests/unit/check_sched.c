@@ -345,6 +345,64 @@ START_TEST(test_sched_log_level)
 }
 END_TEST
 
+/* A worker script at name: as a forkserver it records its environment. */
+static char *
+fs_script(const char *name)
+{
+	char	*path, *body;
+	FILE	*f;
+
+	xasprintf(&path, "%s/%s", dir, name);
+	xasprintf(&body, "if [ \"$1\" = --forkserver ]; then env >%s.fs; "
+	    "exit 0; fi; env >%s.tmp && mv %s.tmp %s.env; exec sleep 30",
+	    path, path, path, path);
+	f = fopen(path, "w");
+	fprintf(f, "#!/bin/sh\n%s\n", body);
+	fclose(f);
+	chmod(path, 0700);
+	free(body);
+	return (path);
+}
+
+/* Whether dir/name holds a line that starts with prefix. */
+static int
+file_has_prefix(const char *name, const char *prefix)
+{
+	char	 line[1024], *path;
+	FILE	*f;
+	int	 found = 0;
+
+	xasprintf(&path, "%s/%s", dir, name);
+	f = fopen(path, "r");
+	free(path);
+	if (f == NULL)
+		return (0);
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strncmp(line, prefix, strlen(prefix)) == 0;
+	fclose(f);
+	return (found);
+}
+
+/* A worker program changed by a reload gets a forkserver of its own. */
+START_TEST(test_sched_forkserver)
+{
+	char	*cause = NULL;
+	int	 created;
+
+	free(cfg.c_worker_path);
+	cfg.c_worker_path = fs_script("a");
+	ck_assert_ptr_nonnull(submit("", &created, &cause));
+	RUN_UNTIL(file_has_prefix("a.env", "PATH="));
+	ck_assert(file_has_prefix("a.fs", "PATH="));
+
+	free(cfg.c_worker_path);	/* as a reload would */
+	cfg.c_worker_path = fs_script("b");
+	ck_assert_ptr_nonnull(submit("", &created, &cause));
+	RUN_UNTIL(file_has_prefix("b.env", "PATH="));
+	ck_assert(file_has_prefix("b.fs", "PATH="));
+}
+END_TEST
+
 Suite *
 sched_suite(void)
 {
@@ -360,6 +418,7 @@ sched_suite(void)
 	tcase_add_test(tc, test_sched_recover);
 	tcase_add_test(tc, test_sched_deadline);
 	tcase_add_test(tc, test_sched_log_level);
+	tcase_add_test(tc, test_sched_forkserver);
 	suite_add_tcase(s, tc);
 	return (s);
 }
