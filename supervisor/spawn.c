@@ -158,6 +158,27 @@ spawn_recv(struct json_object **out, char **cause)
 }
 
 /*
+ * The forkserver's environment: the workers', and LD_BIND_NOW so that
+ * the dynamic linker binds every symbol of every library once, in the
+ * forkserver.  Its workers then never look a symbol up: no lookups to
+ * pay for, and the libraries' symbol tables stay out of their memory.
+ * The workers get their own environment in place of this one.
+ */
+static char **
+spawn_fs_env(char *const envp[])
+{
+	char	**env;
+	size_t	  n;
+
+	for (n = 0; envp[n] != NULL; n++)
+		;
+	env = xcalloc(n + 2, sizeof(*env));
+	memcpy(env, envp, n * sizeof(*env));
+	env[n] = (char *)"LD_BIND_NOW=1";
+	return (env);
+}
+
+/*
  * Start the forkserver and wait for its "ready".  A worker program that
  * has none (a test double) is not asked again.
  */
@@ -168,6 +189,7 @@ spawn_fs_start(char *const envp[])
 	char			 room[SPAWN_TITLE_ROOM + 1], *cause = NULL;
 	char			*argv[] = { (char *)sp.path,
 				    (char *)"--forkserver", room, NULL };
+	char			**fsenv;
 	int			 pair[2], st;
 
 	memset(room, ' ', SPAWN_TITLE_ROOM);
@@ -177,7 +199,9 @@ spawn_fs_start(char *const envp[])
 		sp.retry_at = clock_now_ms() + SPAWN_RETRY_MS;
 		return;
 	}
-	sp.pid = spawn_exec(argv, envp, pair[1], &cause);
+	fsenv = spawn_fs_env(envp);
+	sp.pid = spawn_exec(argv, fsenv, pair[1], &cause);
+	free(fsenv);
 	close(pair[1]);
 	sp.fd = pair[0];
 	if (sp.pid != -1 && spawn_recv(&ready, &cause) == 0 &&
