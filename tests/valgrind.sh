@@ -102,10 +102,7 @@ for p in $progs; do
 	dir=$tmp/${p##*/}
 	status=$(cat "$dir/status" 2>/dev/null || echo "not run")
 	errors=$(cat "$dir"/vg.* 2>/dev/null | grep -c -- "$begin")
-	if [ "$status" = 0 ] && [ "$errors" -eq 0 ]; then
-		echo "ok - ${p##*/} ($(cat "$dir/secs") s)"
-		continue
-	fi
+	[ "$status" = 0 ] && [ "$errors" -eq 0 ] && continue
 	failed=$((failed + 1))
 	# "not ok": what tests/check-all shows of a failed test.
 	echo "not ok - ${p##*/}: exit $status, $errors valgrind errors"
