@@ -281,7 +281,7 @@ job_remove(struct job **jp)
 	free(j->j_template);
 	for (i = 0; i < JOB_RECENT; i++)
 		free(j->j_recent[i]);
-	free(j->j_view.jv_text);
+	tools_view_forget(j);
 	free(j);
 	*jp = NULL;
 }

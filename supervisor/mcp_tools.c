@@ -385,6 +385,23 @@ tools_result(struct mcp_req *r, struct json_object *sc)
 	free(text);
 }
 
+/* The jobs whose get_job answer is kept, most recently asked for first. */
+static TAILQ_HEAD(tools_viewq, job) tools_views =
+    TAILQ_HEAD_INITIALIZER(tools_views);
+static size_t	tools_nviews;
+
+/* Let go of the job's kept answer, if it has one. */
+void
+tools_view_forget(struct job *j)
+{
+	if (j->j_view.jv_text == NULL)
+		return;
+	TAILQ_REMOVE(&tools_views, j, j_view.jv_entry);
+	tools_nviews--;
+	free(j->j_view.jv_text);
+	j->j_view.jv_text = NULL;
+}
+
 /*
  * Answer a tool call with the job's whole view, made again only when the
  * job changed since it was last made.  The untrusted envelope's tag is
@@ -400,15 +417,21 @@ tools_result_job(struct mcp_req *r, struct job *j)
 	size_t		 events = j->j_log.jl_indexed ?
 			    (size_t)j->j_log.jl_count + 1 : 0;
 
-	if (v->jv_text == NULL || v->jv_gen != j->j_gen ||
-	    v->jv_qpos != qpos || v->jv_events != events) {
-		free(v->jv_text);
+	if (v->jv_text != NULL && (v->jv_gen != j->j_gen ||
+	    v->jv_qpos != qpos || v->jv_events != events))
+		tools_view_forget(j);
+	if (v->jv_text == NULL) {
 		v->jv_text = tools_result_text(tools_view(j), 0, NULL);
 		v->jv_len = strlen(v->jv_text);
 		v->jv_gen = j->j_gen;
 		v->jv_qpos = qpos;
 		v->jv_events = events;
-	}
+		tools_nviews++;
+	} else
+		TAILQ_REMOVE(&tools_views, j, j_view.jv_entry);
+	TAILQ_INSERT_HEAD(&tools_views, j, j_view.jv_entry);
+	if (tools_nviews > TOOLS_VIEWS_MAX)
+		tools_view_forget(TAILQ_LAST(&tools_views, tools_viewq));
 	mcp_reply_text(r, v->jv_text, v->jv_len);
 }
 

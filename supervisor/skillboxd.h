@@ -129,14 +129,18 @@ struct joblog {
  * get_job's answer as last sent, kept until the job changes: polling
  * clients (CI systems poll, many at once) then cost a lookup and a copy.
  * Valid while the job's generation, queue position and indexed event
- * count are those it was made with.
+ * count are those it was made with.  Only the most recently asked for
+ * are kept (TOOLS_VIEWS_MAX), on a list, most recent first.
  */
+#define TOOLS_VIEWS_MAX	256	/* jobs whose get_job answer is kept */
+
 struct job_view {
-	char			*jv_text;
+	char			*jv_text;	/* or NULL: none kept */
 	size_t			 jv_len;
 	uint64_t		 jv_gen;
 	size_t			 jv_qpos;
 	size_t			 jv_events;
+	TAILQ_ENTRY(job)	 jv_entry;
 };
 
 struct job {
@@ -519,6 +523,7 @@ void		 tools_list(struct mcp_req *, struct json_object *);
 void		 tools_call(struct mcp_req *, struct json_object *);
 void		 tools_result(struct mcp_req *, struct json_object *);
 void		 tools_result_job(struct mcp_req *, struct job *);
+void		 tools_view_forget(struct job *);
 void		 tools_error(struct mcp_req *, const char *, ...)
 		     __attribute__((__format__(printf, 2, 3)));
 void		 tools_fail(struct mcp_req *, char *);

@@ -388,6 +388,27 @@ START_TEST(test_get_job_view_kept)
 }
 END_TEST
 
+/* Only the answers asked for most recently are kept. */
+START_TEST(test_get_job_views_bounded)
+{
+	struct job	*j[TOOLS_VIEWS_MAX + 1];
+	size_t		 i;
+
+	tk_init("2025-11-25");
+	for (i = 0; i <= TOOLS_VIEWS_MAX; i++)
+		j[i] = job_create(json_tokener_parse("{\"job\":\"fix-tests\"}"),
+		    NULL);
+	for (i = 0; i < TOOLS_VIEWS_MAX; i++)
+		free(tk_get_job(j[i]));
+	free(tk_get_job(j[0]));		/* now the most recent */
+	free(tk_get_job(j[TOOLS_VIEWS_MAX]));
+	ck_assert_ptr_nonnull(j[0]->j_view.jv_text);
+	ck_assert_ptr_null(j[1]->j_view.jv_text);	/* the least recent */
+	ck_assert_ptr_nonnull(j[2]->j_view.jv_text);
+	ck_assert_ptr_nonnull(j[TOOLS_VIEWS_MAX]->j_view.jv_text);
+}
+END_TEST
+
 Suite *
 task_suite(void)
 {
@@ -401,6 +422,7 @@ task_suite(void)
 	tcase_add_test(tc, test_task_refused_spec);
 	tcase_add_test(tc, test_task_refused_where_unsupported);
 	tcase_add_test(tc, test_get_job_view_kept);
+	tcase_add_test(tc, test_get_job_views_bounded);
 	suite_add_tcase(s, tc);
 	return (s);
 }
