@@ -150,13 +150,17 @@ int
 zev_send(struct zev *z, const void *id, size_t idlen, const void *data,
     size_t len)
 {
-	int	r = 0;
+	int	r = 0, saved = 0;
 
 	if (id != NULL && zmq_send(z->z_sock, id, idlen,
 	    ZMQ_DONTWAIT | ZMQ_SNDMORE) == -1)
 		r = -1;
 	if (r == 0 && zmq_send(z->z_sock, data, len, ZMQ_DONTWAIT) == -1)
 		r = -1;
-	zev_check(z);
+	if (r == -1)
+		saved = errno;
+	zev_check(z);		/* may change errno */
+	if (r == -1)
+		errno = saved;
 	return (r);
 }
