@@ -254,6 +254,7 @@ enum worker_kind {
 
 enum worker_state {
 	W_SPAWNED,		/* forked, waiting for hello */
+	W_HELLO,		/* hello in; the job not sent yet */
 	W_RUNNING,		/* the job was sent; it is working */
 	W_STOPPING,		/* being stopped: cancel, then signals */
 	W_FINISHED,		/* its result is in; waiting for its exit */
@@ -295,6 +296,7 @@ struct worker {
 	pid_t			 w_pid;
 	int			 w_status;	/* from waitpid */
 	int			 w_liveness;
+	int			 w_sendtries;	/* job sends that failed */
 	int64_t			 w_seq_in;	/* last seq received */
 	int64_t			 w_seq_out;	/* last seq sent */
 	char			*w_cause;	/* why it was stopped */

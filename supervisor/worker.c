@@ -112,6 +112,7 @@ static void	worker_arm(struct worker *, int64_t);
 static void	worker_signal(struct worker *, int);
 static int	worker_send(struct worker *, struct json_object *);
 static int	worker_send_job(struct worker *);
+static void	worker_resend_job(struct worker *);
 static void	worker_fault(struct worker *, const char *);
 static void	worker_drive(struct worker *);
 static struct worker *worker_find(const char *, size_t);
@@ -480,10 +481,28 @@ worker_beat_cb(int fd, short what, void *arg)
 			free(why);
 			continue;
 		}
-		if (w->w_state == W_RUNNING)
+		if (w->w_state == W_HELLO)
+			worker_resend_job(w);
+		else if (w->w_state == W_RUNNING)
 			(void)worker_send(w, proto_new(MSG_HEARTBEAT,
 			    ++w->w_seq_out));
 	}
+}
+
+/*
+ * A job that could not be sent when the worker said hello (the socket
+ * would not take it) is tried again at each beat, before the worker's
+ * silence would count against it.
+ */
+static void
+worker_resend_job(struct worker *w)
+{
+	if (worker_send_job(w) == 0) {
+		w->w_state = W_RUNNING;
+		return;
+	}
+	if (++w->w_sendtries >= PROTO_LIVENESS - 1)
+		worker_fault(w, "cannot send the job");
 }
 
 /* Send a message to a worker; takes ownership of o. */
@@ -569,7 +588,11 @@ worker_send_job(struct worker *w)
 	json_object_object_add(o, "spec", json_object_get(w->w_job->j_spec));
 	json_object_object_add(o, "secrets", worker_secrets());
 	json_object_object_add(o, "config", worker_config(w));
-	return (worker_send(w, o));
+	if (worker_send(w, o) == -1) {
+		w->w_seq_out--;		/* not sent: the next try is this seq */
+		return (-1);
+	}
+	return (0);
 }
 
 /* hello: check the version, then send the job. */
@@ -601,11 +624,9 @@ worker_on_hello(struct worker *w, struct json_object *o, char **cause)
 		*cause = NULL;
 		return (0);
 	}
-	if (worker_send_job(w) == -1) {
-		xasprintf(cause, "cannot send the job");
-		return (-1);
-	}
-	w->w_state = W_RUNNING;
+	w->w_state = W_HELLO;
+	if (worker_send_job(w) == 0)
+		w->w_state = W_RUNNING;
 	return (0);
 }
 
