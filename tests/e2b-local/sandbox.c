@@ -126,13 +126,20 @@ sandbox_find(const char *id)
 	return (NULL);
 }
 
-/* Expire secs seconds from now. */
+/*
+ * Expire secs seconds from now; the first timeout, set at creation,
+ * counts from the start, so that endAt is startedAt plus the timeout
+ * exactly, as E2B says it.
+ */
 void
 sandbox_set_timeout(struct sandbox *sb, int64_t secs)
 {
 	struct timeval	tv;
 
-	clock_gettime(CLOCK_REALTIME, &sb->sb_end);
+	if (sb->sb_timer == NULL)
+		sb->sb_end = sb->sb_start;
+	else
+		clock_gettime(CLOCK_REALTIME, &sb->sb_end);
 	sb->sb_end.tv_sec += secs;
 	if (sb->sb_timer == NULL)
 		sb->sb_timer = evtimer_new(e2bl.e_base, sandbox_expire_cb, sb);
