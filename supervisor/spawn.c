@@ -58,6 +58,7 @@ static void	spawn_fs_start(char *const []);
 static void	spawn_fs_stop(const char *);
 static pid_t	spawn_fs_request(char *const [], char *const [], char **);
 static void	spawn_retarget(const char *);
+static void	spawn_fs_close(void);
 
 /*
  * Become the subreaper of what skillboxd starts, so that the workers the
@@ -219,9 +220,17 @@ spawn_fs_start(char *const envp[])
 		(void)waitpid(sp.pid, &st, 0);
 	}
 	sp.pid = 0;
-	close(sp.fd);
-	sp.fd = -1;
+	spawn_fs_close();
 	sp.off = 1;
+}
+
+/* Close the control socket; the forkserver exits on end of file. */
+static void
+spawn_fs_close(void)
+{
+	if (sp.fd != -1)
+		close(sp.fd);
+	sp.fd = -1;
 }
 
 /* Give up on the running forkserver; a new one is tried later. */
@@ -229,9 +238,7 @@ static void
 spawn_fs_stop(const char *why)
 {
 	log_warnx("forkserver: %s; starting workers directly for now", why);
-	if (sp.fd != -1)
-		close(sp.fd);
-	sp.fd = -1;
+	spawn_fs_close();
 	if (sp.pid > 0)
 		(void)kill(sp.pid, SIGKILL);
 	/* Its exit is reaped with the other children (spawn_exited). */
@@ -247,9 +254,7 @@ static void
 spawn_retarget(const char *path)
 {
 	log_info("workers are now %s", path);
-	if (sp.fd != -1)
-		close(sp.fd);
-	sp.fd = -1;
+	spawn_fs_close();
 	free(sp.path);
 	sp.path = xstrdup(path);
 	sp.off = 0;
@@ -324,8 +329,7 @@ spawn_exited(pid_t pid, int status)
 		how = worker_status_cause(status);
 		log_warnx("forkserver: %s", how);
 		free(how);
-		close(sp.fd);
-		sp.fd = -1;
+		spawn_fs_close();
 		sp.retry_at = clock_now_ms() + SPAWN_RETRY_MS;
 	}
 	sp.pid = 0;
@@ -336,9 +340,7 @@ spawn_exited(pid_t pid, int status)
 void
 spawn_fini(void)
 {
-	if (sp.fd != -1)
-		close(sp.fd);
-	sp.fd = -1;
+	spawn_fs_close();
 	free(sp.path);
 	sp.path = NULL;
 }
