@@ -32,19 +32,25 @@ chld_cb(int sig, short what, void *arg)
 	worker_reap();
 }
 
-/* A worker script that runs `body` whatever its arguments. */
+/* A worker script dir/name that runs `body` whatever its arguments. */
 static char *
-script(const char *body)
+script_at(const char *name, const char *body)
 {
 	char	*path;
 	FILE	*f;
 
-	xasprintf(&path, "%s/worker.sh", dir);
+	xasprintf(&path, "%s/%s", dir, name);
 	f = fopen(path, "w");
 	fprintf(f, "#!/bin/sh\n%s\n", body);
 	fclose(f);
 	chmod(path, 0700);
 	return (path);
+}
+
+static char *
+script(const char *body)
+{
+	return (script_at("worker.sh", body));
 }
 
 static void
@@ -300,19 +306,24 @@ START_TEST(test_sched_recover)
 }
 END_TEST
 
-/* Whether one of a file's lines is exactly text. */
+/* Whether a line of dir/name is text, or starts with it if prefix. */
 static int
-file_has_line(const char *path, const char *text)
+file_has_line(const char *name, const char *text, int prefix)
 {
-	char	 line[64];
+	char	 line[1024], *path;
 	FILE	*f;
 	int	 found = 0;
 
-	if ((f = fopen(path, "r")) == NULL)
+	xasprintf(&path, "%s/%s", dir, name);
+	f = fopen(path, "r");
+	free(path);
+	if (f == NULL)
 		return (0);
 	while (!found && fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		found = strcmp(line, text) == 0;
+		if (!prefix)
+			line[strcspn(line, "\n")] = '\0';
+		found = strncmp(line, text, prefix ? strlen(text) :
+		    sizeof(line)) == 0;
 	}
 	fclose(f);
 	return (found);
@@ -336,10 +347,10 @@ START_TEST(test_sched_log_level)
 	cfg.c_worker_path = script(body);
 	cfg.c_log_level = 1;
 	ck_assert_ptr_nonnull(submit("", &created, &cause));
-	RUN_UNTIL(file_has_line(path, "1"));
+	RUN_UNTIL(file_has_line("levels", "1", 0));
 	cfg.c_log_level = 3;	/* as a reload would */
 	ck_assert_ptr_nonnull(submit("", &created, &cause));
-	RUN_UNTIL(file_has_line(path, "3"));
+	RUN_UNTIL(file_has_line("levels", "3", 0));
 	free(body);
 	free(path);
 }
@@ -350,37 +361,13 @@ static char *
 fs_script(const char *name)
 {
 	char	*path, *body;
-	FILE	*f;
 
-	xasprintf(&path, "%s/%s", dir, name);
-	xasprintf(&body, "if [ \"$1\" = --forkserver ]; then env >%s.fs; "
-	    "exit 0; fi; env >%s.tmp && mv %s.tmp %s.env; exec sleep 30",
-	    path, path, path, path);
-	f = fopen(path, "w");
-	fprintf(f, "#!/bin/sh\n%s\n", body);
-	fclose(f);
-	chmod(path, 0700);
+	xasprintf(&body, "if [ \"$1\" = --forkserver ]; then env >%s/%s.fs; "
+	    "exit 0; fi; env >%s/%s.tmp && mv %s/%s.tmp %s/%s.env; "
+	    "exec sleep 30", dir, name, dir, name, dir, name, dir, name);
+	path = script_at(name, body);
 	free(body);
 	return (path);
-}
-
-/* Whether dir/name holds a line that starts with prefix. */
-static int
-file_has_prefix(const char *name, const char *prefix)
-{
-	char	 line[1024], *path;
-	FILE	*f;
-	int	 found = 0;
-
-	xasprintf(&path, "%s/%s", dir, name);
-	f = fopen(path, "r");
-	free(path);
-	if (f == NULL)
-		return (0);
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = strncmp(line, prefix, strlen(prefix)) == 0;
-	fclose(f);
-	return (found);
 }
 
 /*
@@ -396,15 +383,15 @@ START_TEST(test_sched_forkserver)
 	free(cfg.c_worker_path);
 	cfg.c_worker_path = fs_script("a");
 	ck_assert_ptr_nonnull(submit("", &created, &cause));
-	RUN_UNTIL(file_has_prefix("a.env", "PATH="));
-	ck_assert(file_has_prefix("a.fs", "LD_BIND_NOW=1"));
-	ck_assert(!file_has_prefix("a.env", "LD_BIND_NOW="));
+	RUN_UNTIL(file_has_line("a.env", "PATH=", 1));
+	ck_assert(file_has_line("a.fs", "LD_BIND_NOW=1", 1));
+	ck_assert(!file_has_line("a.env", "LD_BIND_NOW=", 1));
 
 	free(cfg.c_worker_path);	/* as a reload would */
 	cfg.c_worker_path = fs_script("b");
 	ck_assert_ptr_nonnull(submit("", &created, &cause));
-	RUN_UNTIL(file_has_prefix("b.env", "PATH="));
-	ck_assert(file_has_prefix("b.fs", "LD_BIND_NOW=1"));
+	RUN_UNTIL(file_has_line("b.env", "PATH=", 1));
+	ck_assert(file_has_line("b.fs", "LD_BIND_NOW=1", 1));
 }
 END_TEST
 
