@@ -18,7 +18,9 @@ import {
   children, cpu, mappings, memory, pct, ratios, round, sleep, stageDrivers,
   stats, status,
 } from './bench.mjs';
-import { startLocal, startSkillbox, SLEEPER } from './stack.mjs';
+import {
+  family, familyCpu, startLocal, startSkillbox, SLEEPER,
+} from './stack.mjs';
 
 const mib = (kib) => round(kib / 1024, 2);
 
@@ -40,7 +42,7 @@ async function getJobLatency(sb, ids, calls) {
 // (shared libraries) and of its USS private pages inside libraries
 // (relocated data), and its largest mappings.
 function workerMemory(pid) {
-  const ws = children(pid).map((w) => ({ pid: w, m: memory(w) }))
+  const ws = family(pid).workers.map((w) => ({ pid: w, m: memory(w) }))
     .filter((w) => w.m).sort((a, b) => a.m.pss - b.m.pss);
   const mid = ws[Math.floor((ws.length - 1) / 2)];
   const all = mid ? mappings(mid.pid) : [];
@@ -146,23 +148,24 @@ async function peakPss(pid, promise, every = 100) {
 }
 
 // Batches of c jobs at once, one after the other; per batch, the CPU of
-// skillboxd and of its reaped workers per job.
+// skillboxd, its reaped workers and its forkserver per job.
 async function runBatches(sb, c, batches) {
   const per = [];
   for (let b = 0; b < batches; b++) {
-    const c0 = cpu(sb.pid);
+    const c0 = familyCpu(sb.pid);
     const t0 = performance.now();
     const ids = await sb.submit(c);
     const views = await Promise.all(ids.map((id) => sb.done(id)));
     const wall = performance.now() - t0;
     await sb.reaped();
-    const c1 = cpu(sb.pid);
+    const c1 = familyCpu(sb.pid);
     const bad = views.filter((v) => v.state !== 'succeeded');
     if (bad.length > 0)
       throw new Error(`${bad.length} jobs ${bad[0].state}: ${bad[0].reason}`);
-    per.push({ batch_wall_ms: round(wall), cpu_ms_per_job: round((c1.self +
-      c1.children - c0.self - c0.children) / c, 2),
-    supervisor_cpu_ms_per_job: round((c1.self - c0.self) / c, 2) });
+    const each = (k) => round((c1[k] - c0[k]) / c, 2);
+    per.push({ batch_wall_ms: round(wall), cpu_ms_per_job: each('all'),
+      supervisor_cpu_ms_per_job: each('supervisor'),
+      forkserver_cpu_ms_per_job: each('forkserver') });
   }
   return per;
 }
@@ -256,8 +259,10 @@ function summarizePipeline(per, opt) {
     routes: xs[xs.length - 1].routes,
   });
   const out = { ...opt, skillbox: side(per.skillbox), sdk: side(per.sdk) };
-  out.skillbox.supervisor_cpu_ms_per_job = stats(per.skillbox.map((x) =>
-    warm(x.per_batch, 'supervisor_cpu_ms_per_job')));
+  for (const k of ['supervisor', 'forkserver']) {
+    out.skillbox[`${k}_cpu_ms_per_job`] = stats(per.skillbox.map((x) =>
+      warm(x.per_batch, `${k}_cpu_ms_per_job`)));
+  }
   out.skillbox.held_pss_mib = stats(per.skillbox.map((x) =>
     mib(x.held.pss_kib)));
   out.skillbox.held_processes = stats(per.skillbox.map((x) =>
@@ -328,8 +333,8 @@ async function rateRun({ jobs, maxJobs }) {
   const local = await startLocal();
   const sb = await startSkillbox(local, { maxJobs });
   try {
-    const snap = () => ({ e2bl: cpu(local.child.pid), sbx: cpu(sb.pid),
-      client: process.cpuUsage() });
+    const snap = () => ({ e2bl: cpu(local.child.pid),
+      sbx: familyCpu(sb.pid), client: process.cpuUsage() });
     const a = snap();
     const meter = new SandboxMeter(local.child.pid);
     const t0 = performance.now();
@@ -348,8 +353,9 @@ async function rateRun({ jobs, maxJobs }) {
       jobs_per_s: round(jobs / wall * 1000, 2),
       succeeded: views.filter((v) => v.state === 'succeeded').length,
       cpu_ms_per_job: {
-        skillboxd: each(b.sbx.self - a.sbx.self),
-        workers: each(b.sbx.children - a.sbx.children),
+        skillboxd: each(b.sbx.supervisor - a.sbx.supervisor),
+        workers: each(b.sbx.workers - a.sbx.workers),
+        forkserver: each(b.sbx.forkserver - a.sbx.forkserver),
         e2b_local: each(b.e2bl.self - a.e2bl.self),
         sandboxes: each(agents + b.e2bl.children - a.e2bl.children),
         client: each((b.client.user + b.client.system - a.client.user -

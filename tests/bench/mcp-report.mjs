@@ -88,6 +88,7 @@ function pipelineRows(p) {
       fmt(r.cpu_ms_per_job, '', 3),
       verdict(r.cpu_ms_per_job, 0.2, '<= 1/5 (aim 1/10)')],
     ['  of which the supervisor (ms)', fmt(sk.supervisor_cpu_ms_per_job)],
+    ['  of which the forkserver (ms)', fmt(sk.forkserver_cpu_ms_per_job)],
     ['CPU per job, first batch (ms)', fmt(sk.cpu_ms_per_job_first_batch),
       fmt(sdk.cpu_ms_per_job_first_batch)],
     [`total PSS, ${p.concurrency} in flight (MiB)`, fmt(sk.held_pss_mib),

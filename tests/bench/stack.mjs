@@ -2,12 +2,13 @@
 // template, and skillboxd with the real skillbox-worker driven by raw
 // JSON-RPC lines over stdio (as lean a client as the peers' drivers).
 
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { startE2bLocal } from '../integration/lib/e2b-local.mjs';
 import { rawServer, scratch } from '../integration/lib/skillboxd.mjs';
 import { srcdir, workerPath } from '../integration/lib/worker.mjs';
-import { benchTemplate, children, sleep } from './bench.mjs';
+import { benchTemplate, children, cpu, sleep } from './bench.mjs';
 
 // What every benchmark job clones: the template's git fakes it.
 export const REPO_URL = 'https://git.example.invalid/org/repo.git';
@@ -17,6 +18,39 @@ export const SLEEPER = { steps: [{ text: 'waiting' },
   { sleep_ms: 3600000 }] };
 
 let template = null;
+
+// skillboxd's children: its forkserver (null when it has none) and its
+// workers.
+export function family(pid) {
+  const out = { forkserver: null, workers: [] };
+  for (const c of children(pid)) {
+    let cmd;
+    try {
+      cmd = readFileSync(`/proc/${c}/cmdline`, 'latin1');
+    } catch {
+      continue;
+    }
+    if (cmd.includes('--forkserver')) out.forkserver = c;
+    else out.workers.push(c);
+  }
+  return out;
+}
+
+// The CPU (ms) that skillboxd (supervisor), its reaped workers and its
+// forkserver with the middle processes it reaped (forkserver) have used.
+export function familyCpu(pid) {
+  const s = cpu(pid);
+  const fs = family(pid).forkserver;
+  let f = { self: 0, children: 0 };
+  try {
+    if (fs) f = cpu(fs);
+  } catch {
+    // gone
+  }
+  return { supervisor: s.self, workers: s.children,
+    forkserver: f.self + f.children, all: s.self + s.children + f.self +
+      f.children };
+}
 
 // e2b-local serving the benchmark template as "claude".
 export async function startLocal() {
@@ -113,7 +147,7 @@ class Skillbox {
   // Wait until every worker has been reaped.
   async reaped(ms = 60000) {
     const end = Date.now() + ms;
-    while (children(this.pid).length > 0 && Date.now() < end)
+    while (family(this.pid).workers.length > 0 && Date.now() < end)
       await sleep(20);
   }
 
