@@ -1,7 +1,8 @@
 /*
- * The worker's link: ZeroMQ DEALER to the supervisor (hello first,
- * heartbeats both ways, the supervisor declared lost after PROTO_LIVENESS
- * silent intervals) or JSON lines on a file descriptor.
+ * The worker's link: a ZeroMQ DEALER to the supervisor (zmtp.c; hello
+ * first, heartbeats both ways, the supervisor declared lost when the
+ * connection ends or after PROTO_LIVENESS silent intervals) or JSON lines
+ * on a file descriptor.
  */
 #include "config.h"
 
@@ -11,7 +12,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <zmq.h>
 
 #include "buf.h"
 #include "json.h"
@@ -19,14 +19,14 @@
 #include "log.h"
 #include "redact.h"
 #include "xmalloc.h"
-#include "zev.h"
+#include "zmtp.h"
+
+#define LINK_FLUSH_MS	2000	/* for the last messages to go out */
 
 struct link {
 	struct event_base	*l_base;
 	int			 l_fd;		/* stdio mode: where lines go */
-	void			*l_ctx;		/* ZeroMQ mode from here on */
-	void			*l_sock;
-	struct zev		*l_zev;
+	struct zmtp		*l_z;		/* ZeroMQ mode from here on */
 	struct event		*l_beat;	/* heartbeat timer */
 	int			 l_silent;	/* intervals without a message */
 	int64_t			 l_seq;
@@ -36,7 +36,9 @@ struct link {
 };
 
 static void	link_beat_cb(int, short, void *);
-static void	link_recv_cb(struct zev *, void *);
+static void	link_recv_cb(const char *, size_t, void *);
+static void	link_lost(struct link *, const char *);
+static void	link_gone_cb(const char *, void *);
 
 /* Standalone mode: messages are printed, one JSON object per line. */
 struct link *
@@ -62,38 +64,26 @@ link_open_zmq(struct event_base *base, const char *endpoint,
 	struct json_object	*hello;
 	struct timeval		 tv = { PROTO_HEARTBEAT_MS / 1000,
 				    (PROTO_HEARTBEAT_MS % 1000) * 1000 };
-	int			 zero = 0;
-	int64_t			 maxsz = PROTO_MAX_MSG + 1024;
+	char			*why = NULL;
 
 	l = xcalloc(1, sizeof(*l));
 	l->l_base = base;
 	l->l_fd = -1;
-	if ((l->l_ctx = zmq_ctx_new()) == NULL ||
-	    (l->l_sock = zmq_socket(l->l_ctx, ZMQ_DEALER)) == NULL)
-		goto fail;
-	if (zmq_setsockopt(l->l_sock, ZMQ_ROUTING_ID, job_id,
-	    strlen(job_id)) == -1 ||
-	    zmq_setsockopt(l->l_sock, ZMQ_LINGER, &zero, sizeof(zero)) == -1 ||
-	    zmq_setsockopt(l->l_sock, ZMQ_MAXMSGSIZE, &maxsz,
-	    sizeof(maxsz)) == -1 ||
-	    zmq_connect(l->l_sock, endpoint) == -1)
-		goto fail;
-	l->l_zev = zev_new(base, l->l_sock, link_recv_cb, l);
-	l->l_beat = event_new(base, -1, EV_PERSIST, link_beat_cb, l);
-	if (l->l_zev == NULL || l->l_beat == NULL ||
-	    event_add(l->l_beat, &tv) == -1)
-		goto fail;
+	if ((l->l_z = zmtp_connect(base, endpoint, job_id, PROTO_MAX_MSG +
+	    1024, &why)) == NULL) {
+		xasprintf(cause, "cannot connect to %s: %s", endpoint, why);
+		free(why);
+		free(l);
+		return (NULL);
+	}
+	if ((l->l_beat = event_new(base, -1, EV_PERSIST, link_beat_cb,
+	    l)) == NULL || event_add(l->l_beat, &tv) == -1)
+		fatalx("%s: cannot start the heartbeat", __func__);
 	hello = link_msg(l, MSG_HELLO);
 	json_add_int(hello, "pid", getpid());
 	json_add_string(hello, "build", PACKAGE_VERSION);
-	if (link_send(l, hello) == -1)
-		goto fail;
+	(void)link_send(l, hello);
 	return (l);
-fail:
-	xasprintf(cause, "cannot connect to %s: %s", endpoint,
-	    zmq_strerror(zmq_errno()));
-	link_close(&l);
-	return (NULL);
 }
 
 void
@@ -105,11 +95,9 @@ link_close(struct link **lp)
 		return;
 	if (l->l_beat != NULL)
 		event_free(l->l_beat);
-	zev_free(&l->l_zev);
-	if (l->l_sock != NULL)
-		zmq_close(l->l_sock);
-	if (l->l_ctx != NULL)
-		zmq_ctx_term(l->l_ctx);
+	if (l->l_z != NULL && zmtp_flush(l->l_z, LINK_FLUSH_MS) == -1)
+		log_warn("%s: the last messages were not sent", __func__);
+	zmtp_free(&l->l_z);
 	free(l);
 	*lp = NULL;
 }
@@ -121,14 +109,14 @@ link_set_callbacks(struct link *l, link_msg_cb msg, link_lost_cb lost,
 	l->l_msg_cb = msg;
 	l->l_lost_cb = lost;
 	l->l_arg = arg;
-	if (l->l_zev != NULL)
-		zev_check(l->l_zev);
+	if (l->l_z != NULL)
+		zmtp_set_callbacks(l->l_z, link_recv_cb, link_gone_cb, l);
 }
 
 int
 link_is_zmq(const struct link *l)
 {
-	return (l->l_sock != NULL);
+	return (l->l_z != NULL);
 }
 
 /* A new message of type t with the next sequence number. */
@@ -157,11 +145,11 @@ link_send(struct link *l, struct json_object *msg)
 		goto out;
 	}
 	clean = redact_mem(buf_str(&b), buf_len(&b), &len);
-	if (l->l_sock == NULL) {
+	if (l->l_z == NULL) {
 		clean[len++] = '\n';	/* replaces the NUL redact_mem added */
 		r = write_all(l->l_fd, clean, len);
 	} else
-		r = zev_send(l->l_zev, NULL, 0, clean, len);
+		r = zmtp_send(l->l_z, clean, len);
 	if (r == -1)
 		log_warn("%s: %s", __func__, json_peek_string(msg, "type"));
 	free(clean);
@@ -176,40 +164,53 @@ static void
 link_beat_cb(int fd, short what, void *arg)
 {
 	struct link	*l = arg;
+	char		*why;
 
 	(void)link_send(l, link_msg(l, MSG_HEARTBEAT));
-	if (++l->l_silent >= PROTO_LIVENESS && l->l_lost_cb != NULL) {
-		log_warnx("supervisor silent for %d heartbeats", l->l_silent);
-		l->l_lost_cb(l->l_arg);
-		l->l_lost_cb = NULL;
+	if (++l->l_silent >= PROTO_LIVENESS) {
+		xasprintf(&why, "supervisor silent for %d heartbeats",
+		    l->l_silent);
+		link_lost(l, why);
+		free(why);
 	}
 }
 
-/* Deliver each decoded message; drop (and log) malformed ones. */
+/* The supervisor is gone: no more beats, and the worker hears it once. */
 static void
-link_recv_cb(struct zev *z, void *arg)
+link_lost(struct link *l, const char *why)
+{
+	link_lost_cb	cb = l->l_lost_cb;
+
+	if (cb == NULL)
+		return;
+	log_warnx("%s", why);
+	event_del(l->l_beat);
+	l->l_lost_cb = NULL;
+	cb(l->l_arg);
+}
+
+static void
+link_gone_cb(const char *why, void *arg)
+{
+	link_lost(arg, why);
+}
+
+/* Deliver a decoded message; drop (and log) a malformed one. */
+static void
+link_recv_cb(const char *data, size_t len, void *arg)
 {
 	struct link		*l = arg;
-	struct zev_msg		 m;
 	struct proto_msg	 pm;
 	char			*cause = NULL;
 
+	l->l_silent = 0;
 	if (l->l_msg_cb == NULL)
 		return;
-	while (zev_recv(z, &m) > 0) {
-		l->l_silent = 0;
-		if (proto_decode(zmq_msg_data(&m.zm_parts[m.zm_nparts - 1]),
-		    zmq_msg_size(&m.zm_parts[m.zm_nparts - 1]), &pm,
-		    &cause) == -1) {
-			log_warnx("bad message from supervisor: %s", cause);
-			free(cause);
-			cause = NULL;
-		} else {
-			l->l_msg_cb(&pm, l->l_arg);
-			proto_msg_clear(&pm);
-		}
-		zev_msg_close(&m);
-		if (l->l_msg_cb == NULL)
-			break;
+	if (proto_decode(data, len, &pm, &cause) == -1) {
+		log_warnx("bad message from supervisor: %s", cause);
+		free(cause);
+		return;
 	}
+	l->l_msg_cb(&pm, l->l_arg);
+	proto_msg_clear(&pm);
 }

@@ -16,6 +16,7 @@ Suite	*result_suite(void);
 Suite	*stream_suite(void);
 Suite	*verify_suite(void);
 Suite	*wjob_suite(void);
+Suite	*zmtp_suite(void);
 
 /* A file of the source tree's tests/unit/data, read whole; caller frees. */
 char	*test_data(const char *, size_t *);
