@@ -4,8 +4,8 @@
  * with fork alone.  A worker so started has a fresh process of its own,
  * but not the cost of loading and relocating some fifty shared libraries
  * again: most of a job's CPU and, shared copy-on-write, much of its
- * memory.  The forkserver itself never creates a ZeroMQ context, a
- * libevent base or a curl handle, so none of them ever crosses fork().
+ * memory.  The forkserver itself never creates a libevent base or a
+ * curl handle, so neither ever crosses fork().
  *
  * Each worker is forked by a middle process (a vfork child of the
  * forkserver) that exits at once, so that the worker is reparented to
