@@ -44,11 +44,14 @@ main(void)
 }
 `;
 
-// Run one of the peers' drivers; its last stdout line is JSON.
-function drive(dir, script, args, env) {
-  const out = execFileSync(process.execPath, [path.join(dir, script),
-    ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'],
-    maxBuffer: 1 << 24 }).toString().trim().split('\n');
+// Run one of the peers' drivers; its last stdout line is JSON.  Pinned,
+// the driver and the server it starts share CPU 0 (taskset).
+function drive(dir, script, args, env, pinned = false) {
+  const argv = [process.execPath, path.join(dir, script), ...args];
+  const out = execFileSync(pinned ? 'taskset' : argv[0], pinned ?
+    ['-c', '0', ...argv] : argv.slice(1), { cwd: dir, env,
+    stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 }).toString()
+    .trim().split('\n');
   return JSON.parse(out[out.length - 1]);
 }
 
@@ -72,8 +75,11 @@ function servers(dir) {
   };
 }
 
-// RUNS rounds; in each, every server is measured once with the call loop
-// and once with cold-start (its median start is that run's figure).
+// RUNS rounds; in each, every server is measured once with the call loop,
+// once with cold-start (its median start is that run's figure) and once
+// more with the call loop on one core: on this machine a wake-up across
+// cores costs each side ~20 us of CPU, one on the same core ~3 us, which
+// is most of a small server's cost per call.
 export async function benchServers({ peer, runs, calls, starts }) {
   const dir = stageDrivers(['raw-client-bench.mjs', 'cold-start.mjs',
     'proc.mjs', 'echo-server.mjs'].map((f) => path.join(peer, 'mcp-sdk', f)));
@@ -90,7 +96,10 @@ export async function benchServers({ peer, runs, calls, starts }) {
           ...tail], x.env);
         const cold = drive(dir, 'cold-start.mjs', [String(starts), ...tail],
           x.env);
-        per[x.name].push({ ...loop, cold_p50_ms: cold.p50_ms });
+        const one = drive(dir, 'raw-client-bench.mjs', [String(calls),
+          ...tail], x.env, true);
+        per[x.name].push({ ...loop, cold_p50_ms: cold.p50_ms,
+          cpu_one_core: one.server_cpu_ms_per_1000 });
       }
     }
   } finally {
@@ -105,6 +114,7 @@ function summarize(per) {
   const fig = {
     idle_rss_mib: (x) => round(x.rss_idle_kib / 1024, 2),
     cpu_ms_per_1000: (x) => x.server_cpu_ms_per_1000,
+    cpu_one_core_ms_per_1000: (x) => x.cpu_one_core,
     cold_start_ms: (x) => x.cold_p50_ms,
     p50_ms: (x) => x.p50_ms,
     p99_ms: (x) => x.p99_ms,
