@@ -140,7 +140,7 @@ int
 store_save(struct job *j, char **cause)
 {
 	struct json_object	*o;
-	char			*dir, *tmp = NULL, *path = NULL;
+	char			*dir, *jobs, *tmp = NULL, *path = NULL;
 	const char		*s;
 	size_t			 len;
 	int			 fd = -1, r = -1, fresh;
@@ -149,8 +149,11 @@ store_save(struct job *j, char **cause)
 	fresh = mkdir(dir, 0700) == 0;
 	if (!fresh && errno != EEXIST)
 		goto fail;
-	if (fresh)
-		(void)store_fsync_dir(store_root);
+	if (fresh) {			/* the new entry is in jobs/ */
+		xasprintf(&jobs, "%s/jobs", store_root);
+		(void)store_fsync_dir(jobs);
+		free(jobs);
+	}
 	xasprintf(&tmp, "%s/job.json.tmp", dir);
 	xasprintf(&path, "%s/job.json", dir);
 	o = job_to_json(j);
