@@ -563,22 +563,19 @@ zmtp_frame(struct zmtp *z, int flags, const unsigned char *body, size_t len,
 static int
 zmtp_command(struct zmtp *z, const unsigned char *p, size_t len, char **why)
 {
-	struct evbuffer	*b;
-	size_t		 n = len > 0 ? p[0] : 0, rlen;
+	unsigned char	pong[5 + 16];	/* name, and at most 16 of context */
+	size_t		n = len > 0 ? p[0] : 0, rlen;
 
 	if (len < 1 + n) {
 		*why = xstrdup("a malformed command");
 		return (-1);
 	}
 	if (n == 4 && memcmp(p + 1, "PING", 4) == 0 && len >= 7) {
-		if ((b = evbuffer_new()) == NULL)
-			fatal("%s", __func__);
-		evbuffer_add(b, "\4PONG", 5);
-		evbuffer_add(b, p + 7, len - 7 > 16 ? 16 : len - 7);
-		zmtp_add_frame(bufferevent_get_output(z->z_bev),
-		    ZMTP_COMMAND, evbuffer_pullup(b, -1),
-		    evbuffer_get_length(b));
-		evbuffer_free(b);
+		rlen = len - 7 > 16 ? 16 : len - 7;
+		memcpy(pong, "\4PONG", 5);
+		memcpy(pong + 5, p + 7, rlen);
+		zmtp_add_frame(bufferevent_get_output(z->z_bev), ZMTP_COMMAND,
+		    pong, 5 + rlen);
 	} else if (n == 5 && memcmp(p + 1, "ERROR", 5) == 0) {
 		rlen = len > 7 ? p[6] : 0;
 		if (rlen > len - 7)

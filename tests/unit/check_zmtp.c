@@ -475,6 +475,52 @@ START_TEST(test_zmtp_flush_before_ready)
 }
 END_TEST
 
+/* A PING (TTL, context) is answered with a PONG carrying the context. */
+START_TEST(test_zmtp_ping)
+{
+	static const unsigned char	 ping[] = "\4\12\4PING\0\12abc";
+	struct sockaddr_un		 sun = { .sun_family = AF_UNIX };
+	struct evbuffer			*e = evbuffer_new();
+	struct peer			 p;
+	struct zmtp			*z;
+	char				*dir = test_tmpdir(), *ep;
+	unsigned char			 g[ZMTP_GREETING_LEN], got[512];
+	size_t				 n = 0;
+	ssize_t				 r;
+	int				 ls, c, i;
+
+	memset(&p, 0, sizeof(p));
+	p.base = event_base_new();
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/p.sock", dir);
+	xasprintf(&ep, "ipc://%s", sun.sun_path);
+	ls = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(ls, 4), 0);
+	z = peer_dealer(&p, ep, "j-5", 100);
+	c = accept(ls, NULL, NULL);
+	zmtp_greeting(g);
+	zmtp_add_ready(e, "ROUTER", NULL);
+	evbuffer_prepend(e, g, sizeof(g));
+	evbuffer_add(e, ping, sizeof(ping) - 1);
+	ck_assert_int_eq(write(c, evbuffer_pullup(e, -1),
+	    evbuffer_get_length(e)), (ssize_t)evbuffer_get_length(e));
+	for (i = 0; i < 20; i++)
+		peer_spin(&p, 10);
+	ck_assert_ptr_null(p.lost);
+	zmtp_free(&z);
+	event_base_free(p.base);	/* runs the finalizer that closes */
+	while ((r = read(c, got + n, sizeof(got) - n)) > 0)
+		n += (size_t)r;
+	ck_assert_uint_ge(n, 10);
+	ck_assert_mem_eq(got + n - 10, "\4\10\4PONGabc", 10);
+	close(c);
+	close(ls);
+	free(ep);
+	evbuffer_free(e);
+	test_rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_zmtp_bad_endpoints)
 {
 	struct event_base	*base = event_base_new();
@@ -518,6 +564,7 @@ zmtp_suite(void)
 	tcase_add_test(tc, test_zmtp_router_gone);
 	tcase_add_test(tc, test_zmtp_bad_peers);
 	tcase_add_test(tc, test_zmtp_flush_before_ready);
+	tcase_add_test(tc, test_zmtp_ping);
 	tcase_add_test(tc, test_zmtp_bad_endpoints);
 	suite_add_tcase(s, tc);
 	return (s);
