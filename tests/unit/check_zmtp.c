@@ -346,12 +346,38 @@ START_TEST(test_zmtp_router_gone)
 }
 END_TEST
 
+/* A listening socket in dir for a raw peer to accept on; its endpoint. */
+static int
+raw_listen(const char *dir, const char *name, char **ep)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	int			ls;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir, name);
+	xasprintf(ep, "ipc://%s", sun.sun_path);
+	ls = socket(AF_UNIX, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	ck_assert_int_eq(listen(ls, 4), 0);
+	return (ls);
+}
+
+/* Everything the DEALER wrote, up to its close; how many bytes. */
+static size_t
+raw_read_all(int c, unsigned char *got, size_t size)
+{
+	size_t	n = 0;
+	ssize_t	r;
+
+	while ((r = read(c, got + n, size - n)) > 0)
+		n += (size_t)r;
+	return (n);
+}
+
 /* A raw peer that breaks the protocol: each case ends the link, why said. */
 static void
 raw_case(const void *reply, size_t len, const char *want)
 {
 	struct event_base	*base = event_base_new();
-	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
 	struct peer		 p;
 	struct zmtp		*z;
 	char			*dir = test_tmpdir(), *ep;
@@ -359,11 +385,7 @@ raw_case(const void *reply, size_t len, const char *want)
 
 	memset(&p, 0, sizeof(p));
 	p.base = base;
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/raw.sock", dir);
-	xasprintf(&ep, "ipc://%s", sun.sun_path);
-	ls = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(listen(ls, 4), 0);
+	ls = raw_listen(dir, "raw.sock", &ep);
 	z = peer_dealer(&p, ep, "j-1", 100);
 	c = accept(ls, NULL, NULL);
 	ck_assert_int_ge(c, 0);
@@ -437,20 +459,14 @@ END_TEST
 START_TEST(test_zmtp_flush_before_ready)
 {
 	struct event_base	*base = event_base_new();
-	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
 	struct evbuffer		*e = evbuffer_new();
 	struct zmtp		*z;
 	char			*dir = test_tmpdir(), *ep, *cause = NULL;
 	unsigned char		 g[ZMTP_GREETING_LEN], got[512];
-	size_t			 n = 0;
-	ssize_t			 r;
+	size_t			 n;
 	int			 ls, c;
 
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/f.sock", dir);
-	xasprintf(&ep, "ipc://%s", sun.sun_path);
-	ls = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(listen(ls, 4), 0);
+	ls = raw_listen(dir, "f.sock", &ep);
 	z = zmtp_connect(base, ep, "j-3", 100, &cause);
 	ck_assert_msg(z != NULL, "%s", cause);
 	ck_assert_int_eq(zmtp_send(z, "result", 6), 0);
@@ -463,8 +479,7 @@ START_TEST(test_zmtp_flush_before_ready)
 	ck_assert_int_eq(zmtp_flush(z, 2000), 0);
 	zmtp_free(&z);
 	event_base_free(base);		/* runs the finalizer that closes */
-	while ((r = read(c, got + n, sizeof(got) - n)) > 0)
-		n += (size_t)r;
+	n = raw_read_all(c, got, sizeof(got));
 	ck_assert_uint_ge(n, 8);
 	ck_assert_mem_eq(got + n - 8, "\0\6result", 8);
 	close(c);
@@ -479,23 +494,17 @@ END_TEST
 START_TEST(test_zmtp_ping)
 {
 	static const unsigned char	 ping[] = "\4\12\4PING\0\12abc";
-	struct sockaddr_un		 sun = { .sun_family = AF_UNIX };
 	struct evbuffer			*e = evbuffer_new();
 	struct peer			 p;
 	struct zmtp			*z;
 	char				*dir = test_tmpdir(), *ep;
 	unsigned char			 g[ZMTP_GREETING_LEN], got[512];
-	size_t				 n = 0;
-	ssize_t				 r;
+	size_t				 n;
 	int				 ls, c, i;
 
 	memset(&p, 0, sizeof(p));
 	p.base = event_base_new();
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/p.sock", dir);
-	xasprintf(&ep, "ipc://%s", sun.sun_path);
-	ls = socket(AF_UNIX, SOCK_STREAM, 0);
-	ck_assert_int_eq(bind(ls, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	ck_assert_int_eq(listen(ls, 4), 0);
+	ls = raw_listen(dir, "p.sock", &ep);
 	z = peer_dealer(&p, ep, "j-5", 100);
 	c = accept(ls, NULL, NULL);
 	zmtp_greeting(g);
@@ -509,8 +518,7 @@ START_TEST(test_zmtp_ping)
 	ck_assert_ptr_null(p.lost);
 	zmtp_free(&z);
 	event_base_free(p.base);	/* runs the finalizer that closes */
-	while ((r = read(c, got + n, sizeof(got) - n)) > 0)
-		n += (size_t)r;
+	n = raw_read_all(c, got, sizeof(got));
 	ck_assert_uint_ge(n, 10);
 	ck_assert_mem_eq(got + n - 10, "\4\10\4PONGabc", 10);
 	close(c);
