@@ -361,16 +361,39 @@ raw_listen(const char *dir, const char *name, char **ep)
 	return (ls);
 }
 
-/* Everything the DEALER wrote, up to its close; how many bytes. */
-static size_t
-raw_read_all(int c, unsigned char *got, size_t size)
+/* Append what a ROUTER says first: the greeting and its READY. */
+static void
+raw_hello(struct evbuffer *e, const char *type)
 {
-	size_t	n = 0;
-	ssize_t	r;
+	unsigned char	g[ZMTP_GREETING_LEN];
 
-	while ((r = read(c, got + n, size - n)) > 0)
+	zmtp_greeting(g);
+	evbuffer_add(e, g, sizeof(g));
+	zmtp_add_ready(e, type, NULL);
+}
+
+/* Write all of e to the DEALER, and empty it. */
+static void
+raw_write(int c, struct evbuffer *e)
+{
+	size_t	n = evbuffer_get_length(e);
+
+	ck_assert_int_eq(write(c, evbuffer_pullup(e, -1), n), (ssize_t)n);
+	evbuffer_drain(e, n);
+}
+
+/* Read what the DEALER wrote up to its close; it must end with want. */
+static void
+raw_tail(int c, const void *want, size_t len)
+{
+	unsigned char	got[512];
+	size_t		n = 0;
+	ssize_t		r;
+
+	while ((r = read(c, got + n, sizeof(got) - n)) > 0)
 		n += (size_t)r;
-	return (n);
+	ck_assert_uint_ge(n, len);
+	ck_assert_mem_eq(got + n - len, want, len);
 }
 
 /* A raw peer that breaks the protocol: each case ends the link, why said. */
@@ -418,9 +441,19 @@ raw_after_greeting(unsigned char *out, int flags, const void *body,
 
 START_TEST(test_zmtp_bad_peers)
 {
+	static const struct {
+		const char	*bytes;		/* after the ROUTER's READY */
+		size_t		 len;
+		const char	*want;
+	} after[] = {
+		{ "\x40\1", 2, "bad frame flags 0x40" },
+		{ "\2\0\0\0\0\0\0\1\0", 9, "over the limit" },	/* 256 > 100 */
+		{ "\4\17\5ERROR\10go away!", 17,
+		    "the supervisor refused the link: go away!" },
+	};
 	unsigned char	 b[256];
 	struct evbuffer	*e = evbuffer_new();
-	size_t		 n;
+	size_t		 i, n;
 
 	raw_case("HTTP/1.1 200 OK\r\n\r\n" "0123456789012345678901234567890"
 	    "0123456789012345678", 64, "not a ZMTP peer");
@@ -428,26 +461,16 @@ START_TEST(test_zmtp_bad_peers)
 	raw_case(b, n, "a message before the peer's READY");
 	n = raw_after_greeting(b, ZMTP_COMMAND, "\5READY", 6);
 	raw_case(b, n, "has no Socket-Type");
-	zmtp_add_ready(e, "PUB", NULL);
-	zmtp_greeting(b);
-	n = evbuffer_get_length(e);
-	memcpy(b + ZMTP_GREETING_LEN, evbuffer_pullup(e, -1), n);
-	raw_case(b, ZMTP_GREETING_LEN + n, "the peer is a PUB, not a ROUTER");
-	evbuffer_drain(e, n);
-	zmtp_add_ready(e, "ROUTER", NULL);
-	n = evbuffer_get_length(e);
-	zmtp_greeting(b);
-	memcpy(b + ZMTP_GREETING_LEN, evbuffer_pullup(e, -1), n);
-	b[ZMTP_GREETING_LEN + n] = 0x40;
-	b[ZMTP_GREETING_LEN + n + 1] = 1;
-	raw_case(b, ZMTP_GREETING_LEN + n + 2, "bad frame flags 0x40");
-	b[ZMTP_GREETING_LEN + n] = ZMTP_LONG;
-	memset(b + ZMTP_GREETING_LEN + n + 1, 0, 8);
-	b[ZMTP_GREETING_LEN + n + 7] = 1;	/* 65536 bytes, over 100 */
-	raw_case(b, ZMTP_GREETING_LEN + n + 9, "over the limit");
-	memcpy(b + ZMTP_GREETING_LEN + n, "\4\17\5ERROR\10go away!", 17);
-	raw_case(b, ZMTP_GREETING_LEN + n + 17,
-	    "the supervisor refused the link: go away!");
+	raw_hello(e, "PUB");
+	raw_case(evbuffer_pullup(e, -1), evbuffer_get_length(e),
+	    "the peer is a PUB, not a ROUTER");
+	for (i = 0; i < sizeof(after) / sizeof(after[0]); i++) {
+		evbuffer_drain(e, evbuffer_get_length(e));
+		raw_hello(e, "ROUTER");
+		evbuffer_add(e, after[i].bytes, after[i].len);
+		raw_case(evbuffer_pullup(e, -1), evbuffer_get_length(e),
+		    after[i].want);
+	}
 	evbuffer_free(e);
 }
 END_TEST
@@ -462,8 +485,6 @@ START_TEST(test_zmtp_flush_before_ready)
 	struct evbuffer		*e = evbuffer_new();
 	struct zmtp		*z;
 	char			*dir = test_tmpdir(), *ep, *cause = NULL;
-	unsigned char		 g[ZMTP_GREETING_LEN], got[512];
-	size_t			 n;
 	int			 ls, c;
 
 	ls = raw_listen(dir, "f.sock", &ep);
@@ -471,17 +492,12 @@ START_TEST(test_zmtp_flush_before_ready)
 	ck_assert_msg(z != NULL, "%s", cause);
 	ck_assert_int_eq(zmtp_send(z, "result", 6), 0);
 	c = accept(ls, NULL, NULL);
-	zmtp_greeting(g);
-	zmtp_add_ready(e, "ROUTER", NULL);
-	ck_assert_int_eq(write(c, g, sizeof(g)), (ssize_t)sizeof(g));
-	ck_assert_int_eq(write(c, evbuffer_pullup(e, -1),
-	    evbuffer_get_length(e)), (ssize_t)evbuffer_get_length(e));
+	raw_hello(e, "ROUTER");
+	raw_write(c, e);
 	ck_assert_int_eq(zmtp_flush(z, 2000), 0);
 	zmtp_free(&z);
 	event_base_free(base);		/* runs the finalizer that closes */
-	n = raw_read_all(c, got, sizeof(got));
-	ck_assert_uint_ge(n, 8);
-	ck_assert_mem_eq(got + n - 8, "\0\6result", 8);
+	raw_tail(c, "\0\6result", 8);
 	close(c);
 	close(ls);
 	free(ep);
@@ -498,8 +514,6 @@ START_TEST(test_zmtp_ping)
 	struct peer			 p;
 	struct zmtp			*z;
 	char				*dir = test_tmpdir(), *ep;
-	unsigned char			 g[ZMTP_GREETING_LEN], got[512];
-	size_t				 n;
 	int				 ls, c, i;
 
 	memset(&p, 0, sizeof(p));
@@ -507,20 +521,15 @@ START_TEST(test_zmtp_ping)
 	ls = raw_listen(dir, "p.sock", &ep);
 	z = peer_dealer(&p, ep, "j-5", 100);
 	c = accept(ls, NULL, NULL);
-	zmtp_greeting(g);
-	zmtp_add_ready(e, "ROUTER", NULL);
-	evbuffer_prepend(e, g, sizeof(g));
+	raw_hello(e, "ROUTER");
 	evbuffer_add(e, ping, sizeof(ping) - 1);
-	ck_assert_int_eq(write(c, evbuffer_pullup(e, -1),
-	    evbuffer_get_length(e)), (ssize_t)evbuffer_get_length(e));
+	raw_write(c, e);
 	for (i = 0; i < 20; i++)
 		peer_spin(&p, 10);
 	ck_assert_ptr_null(p.lost);
 	zmtp_free(&z);
 	event_base_free(p.base);	/* runs the finalizer that closes */
-	n = raw_read_all(c, got, sizeof(got));
-	ck_assert_uint_ge(n, 10);
-	ck_assert_mem_eq(got + n - 10, "\4\10\4PONGabc", 10);
+	raw_tail(c, "\4\10\4PONGabc", 10);
 	close(c);
 	close(ls);
 	free(ep);
