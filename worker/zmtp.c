@@ -57,7 +57,6 @@ struct zmtp {
 	struct sockaddr_un	 z_sun;
 	size_t			 z_max;		/* largest frame taken */
 	enum zmtp_state		 z_state;
-	int			 z_fd;
 	int			 z_tries;
 	char			*z_why;		/* why it was lost */
 	zmtp_msg_cb		 z_msg_cb;
@@ -278,7 +277,6 @@ zmtp_connect(struct event_base *base, const char *endpoint, const char *id,
 		return (NULL);
 	}
 	memcpy(z->z_sun.sun_path, path, strlen(path) + 1);
-	z->z_fd = -1;
 	z->z_max = max;
 	z->z_bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	z->z_held = evbuffer_new();
@@ -311,7 +309,6 @@ zmtp_try(struct zmtp *z, char **cause)
 		goto fail;
 	if (connect(fd, (struct sockaddr *)&z->z_sun, sizeof(z->z_sun)) ==
 	    0) {
-		z->z_fd = fd;
 		bufferevent_setfd(z->z_bev, fd);
 		bufferevent_enable(z->z_bev, EV_READ | EV_WRITE);
 		return (0);
@@ -383,7 +380,7 @@ int
 zmtp_flush(struct zmtp *z, int ms)
 {
 	struct evbuffer	*out = bufferevent_get_output(z->z_bev);
-	struct pollfd	 pfd = { .fd = z->z_fd };
+	struct pollfd	 pfd = { .fd = bufferevent_getfd(z->z_bev) };
 	int64_t		 end = clock_mono_ms() + ms, left;
 	int		 r;
 
@@ -394,7 +391,6 @@ zmtp_flush(struct zmtp *z, int ms)
 			errno = ETIMEDOUT;
 			return (-1);
 		}
-		pfd.fd = z->z_fd;
 		pfd.events = evbuffer_get_length(out) > 0 ? POLLOUT : POLLIN;
 		(void)poll(&pfd, 1, (int)left);
 	}
@@ -410,22 +406,22 @@ static int
 zmtp_flush_step(struct zmtp *z, struct evbuffer *out)
 {
 	struct evbuffer	*in = bufferevent_get_input(z->z_bev);
-	int		 n;
+	int		 fd = bufferevent_getfd(z->z_bev), n;
 
 	if (evbuffer_get_length(out) + evbuffer_get_length(z->z_held) == 0)
 		return (0);
-	if (z->z_state == Z_LOST || z->z_fd == -1) {
+	if (z->z_state == Z_LOST || fd == -1) {
 		errno = ENOTCONN;
 		return (-1);
 	}
 	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, z->z_fd);
+	n = evbuffer_write(out, fd);
 	evbuffer_freeze(out, 1);
 	if (n == -1 && errno != EAGAIN && errno != EINTR)
 		return (-1);
 	if (z->z_state != Z_OPEN && evbuffer_get_length(out) == 0) {
 		evbuffer_unfreeze(in, 0);
-		n = evbuffer_read(in, z->z_fd, -1);
+		n = evbuffer_read(in, fd, -1);
 		evbuffer_freeze(in, 0);
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 			errno = n == 0 ? ECONNRESET : errno;
