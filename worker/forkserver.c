@@ -207,14 +207,17 @@ fs_rseq(void)
 /*
  * The worker, once its middle parent is gone: make sure skillboxd is its
  * parent now and kill it if skillboxd dies, take the environment, the
- * arguments and the title, and run the worker's main.
+ * arguments and the title, and run the worker's main.  It ends with
+ * _exit(): exit() would run the destructors of some fifty libraries the
+ * worker mostly never used, and their writes to pages shared with the
+ * forkserver would copy them (half a worker's page faults, ~0.7 ms).
  */
 static void
 fs_child(struct json_object *req, char **argv, char **env,
     forkserver_main mainfn, const sigset_t *mask)
 {
 	size_t	argc;
-	int	waited;
+	int	waited, status;
 
 	fs_rseq();
 	(void)sigprocmask(SIG_SETMASK, mask, NULL);
@@ -229,7 +232,13 @@ fs_child(struct json_object *req, char **argv, char **env,
 		argv[argc] = xstrdup(argv[argc]);
 	json_object_put(req);
 	proctitle_set(argv);
-	exit(mainfn((int)argc, argv));
+	status = mainfn((int)argc, argv);
+#ifdef __SANITIZE_ADDRESS__
+	exit(status);		/* LeakSanitizer checks in exit() */
+#else
+	(void)fflush(NULL);
+	_exit(status);
+#endif
 }
 
 /*
