@@ -1,6 +1,6 @@
 /*
  * The state directory: jobs/<id>/job.json (written to a temporary file,
- * fsync'd and renamed, so a crash leaves either the old or the new
+ * fsync'd and swapped in, so a crash leaves either the old or the new
  * version), jobs/<id>/events.jsonl (appended, one entry per line), and
  * what the worker writes there itself (diff.patch, artifacts/).
  */
@@ -132,56 +132,93 @@ store_fsync_dir(const char *dir)
 	return (r);
 }
 
+/* Write all of s to a new or truncated file and make it durable. */
+static int
+store_write_file(const char *path, int flags, const char *s, size_t len)
+{
+	int	fd, saved;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags,
+	    0600)) == -1)
+		return (-1);
+	if (write_all(fd, s, len) == -1 || write_all(fd, "\n", 1) == -1 ||
+	    fsync(fd) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return (-1);
+	}
+	return (close(fd));
+}
+
 /*
- * Save the job's job.json atomically: a temporary file, fsync'd, renamed
- * over the old one, and the directory fsync'd.
+ * Put the new version (tmp) in place of the old (path).  They are
+ * exchanged where the filesystem can: the old version becomes the next
+ * save's temporary file, so a job costs no new inode per save and
+ * deletes none (on ext4 that was most of what a save cost).
+ */
+static int
+store_swap(const char *tmp, const char *path)
+{
+#ifdef RENAME_EXCHANGE
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) == 0)
+		return (0);
+	if (errno != EINVAL && errno != ENOENT && errno != ENOSYS &&
+	    errno != EOPNOTSUPP)
+		return (-1);
+#endif
+	return (rename(tmp, path));
+}
+
+/*
+ * Save the job's job.json atomically: a crash leaves one whole version.
+ * The first save, in the job's new directory, writes job.json itself: a
+ * job is announced only after it returns, so a write cut short there is
+ * a job nobody was told of.  Later saves write job.json.tmp, fsync it and
+ * swap it in.  The directories are fsync'd for their new entries.
  */
 int
 store_save(struct job *j, char **cause)
 {
 	struct json_object	*o;
-	char			*dir, *jobs, *tmp = NULL, *path = NULL;
-	const char		*s;
+	char			*dir, *jobs = NULL, *tmp = NULL, *path = NULL;
+	const char		*s, *what;
 	size_t			 len;
-	int			 fd = -1, r = -1, fresh;
+	int			 r = -1, fresh;
 
 	dir = store_job_path(j, NULL);
+	what = dir;
 	fresh = mkdir(dir, 0700) == 0;
 	if (!fresh && errno != EEXIST)
 		goto fail;
-	if (fresh) {			/* the new entry is in jobs/ */
-		xasprintf(&jobs, "%s/jobs", store_root);
-		(void)store_fsync_dir(jobs);
-		free(jobs);
-	}
 	xasprintf(&tmp, "%s/job.json.tmp", dir);
 	xasprintf(&path, "%s/job.json", dir);
 	o = job_to_json(j);
 	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1 || write_all(fd, s, len) == -1 ||
-	    write_all(fd, "\n", 1) == -1 || fsync(fd) == -1) {
-		json_object_put(o);
-		goto fail;
-	}
+	what = fresh ? path : tmp;
+	r = store_write_file(what, fresh ? O_EXCL : O_TRUNC, s, len);
 	json_object_put(o);
-	if (close(fd) == -1) {
-		fd = -1;
+	if (r == -1 || (!fresh && store_swap(tmp, path) == -1) ||
+	    store_fsync_dir(dir) == -1) {
+		r = -1;
 		goto fail;
 	}
-	fd = -1;
-	if (rename(tmp, path) == -1 || store_fsync_dir(dir) == -1)
-		goto fail;
-	r = 0;
+	if (fresh) {			/* the job's directory is new in jobs/ */
+		xasprintf(&jobs, "%s/jobs", store_root);
+		what = jobs;
+		if ((r = store_fsync_dir(jobs)) == -1)
+			goto fail;
+	}
 	goto out;
 fail:
-	xasprintf(cause, "%s: %s", tmp != NULL ? tmp : dir, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	if (tmp != NULL)
-		(void)unlink(tmp);
+	xasprintf(cause, "%s: %s", what, strerror(errno));
+	if (fresh) {			/* so that the next save starts afresh */
+		(void)unlink(path);
+		(void)rmdir(dir);
+	}
 out:
+	free(jobs);
 	free(dir);
 	free(tmp);
 	free(path);
@@ -232,8 +269,8 @@ store_doc_cmp(const void *a, const void *b)
 
 /*
  * Read every job.json in the state directory and hand each to cb, oldest
- * first.  A leftover job.json.tmp (a write cut short) is removed: the
- * job.json beside it is the last complete version.  Returns the number of
+ * first.  A job.json.tmp (a write cut short, or the version before the
+ * last) is removed: the job.json beside it is the last complete version.  Returns the number of
  * jobs handed over, or -1 if the directory cannot be read.
  */
 int
@@ -256,7 +293,7 @@ store_load_all(store_load_cb cb, void *arg)
 		xasprintf(&path, "%s/jobs/%s/job.json.tmp", store_root,
 		    de->d_name);
 		if (unlink(path) == 0)
-			log_info("job %s: removed an unfinished write",
+			log_debug("job %s: removed a spare job.json.tmp",
 			    de->d_name);
 		path[strlen(path) - 4] = '\0';
 		if (n == cap) {

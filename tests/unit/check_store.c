@@ -1,6 +1,7 @@
 /*
  * The state directory: job.json is replaced atomically (a write cut short
- * at any point leaves the old version readable), events.jsonl appends and
+ * at any point leaves the old version readable; saves trade two files'
+ * places rather than make new ones), events.jsonl appends and
  * reads back by offset, files of a job stay inside its directory.
  */
 #include "config.h"
@@ -64,6 +65,16 @@ reload(void)
 	ck_assert_int_ge(store_load_all(load_cb, NULL), 0);
 }
 
+/* Load again: the one job there is, in state st. */
+static void
+reload_one(const char *id, enum job_state st)
+{
+	reload();
+	ck_assert_int_eq(loaded, 1);
+	ck_assert_ptr_nonnull(jobs_find(id));
+	ck_assert_int_eq(jobs_find(id)->j_state, st);
+}
+
 START_TEST(test_store_save_load)
 {
 	struct job	*a, *b;
@@ -102,9 +113,7 @@ START_TEST(test_store_interrupted_write)
 	f = fopen(tmp, "w");
 	fputs("{\"id\":\"", f);
 	fclose(f);
-	reload();
-	ck_assert_int_eq(loaded, 1);
-	ck_assert_int_eq(jobs_find(id)->j_state, JOB_STARTING);
+	reload_one(id, JOB_STARTING);
 	ck_assert_int_eq(access(tmp, F_OK), -1);
 	free(tmp);
 }
@@ -129,6 +138,72 @@ START_TEST(test_store_failed_write)
 	free(tmp);
 	reload();
 	ck_assert_int_eq(jobs_find(id)->j_state, JOB_STARTING);
+}
+END_TEST
+
+/* The inode numbers of the job's job.json and job.json.tmp (0: none). */
+static void
+store_inodes(struct job *j, ino_t *cur, ino_t *spare)
+{
+	struct stat	 sb;
+	char		*p;
+
+	p = store_job_path(j, "job.json");
+	*cur = stat(p, &sb) == 0 ? sb.st_ino : 0;
+	free(p);
+	p = store_job_path(j, "job.json.tmp");
+	*spare = stat(p, &sb) == 0 ? sb.st_ino : 0;
+	free(p);
+}
+
+/*
+ * The first save writes job.json itself; later ones swap a fresh version
+ * in, and from the third on no save makes or deletes an inode: the two
+ * files trade places.
+ */
+START_TEST(test_store_swaps)
+{
+	struct job	*j = job_create(sv_test_spec(SPEC), NULL);
+	ino_t		 cur, spare, cur2, spare2;
+	char		 id[JOB_ID_SIZE];
+
+	memcpy(id, j->j_id, sizeof(id));
+	job_save(j);
+	store_inodes(j, &cur, &spare);
+	ck_assert_uint_ne(cur, 0);
+	ck_assert_uint_eq(spare, 0);
+	ck_assert_int_eq(job_set_state(j, JOB_STARTING, NULL), 0);
+	job_save(j);
+	store_inodes(j, &cur2, &spare2);
+#ifdef RENAME_EXCHANGE
+	ck_assert_uint_eq(spare2, cur);		/* the old version is kept */
+	ck_assert_uint_ne(cur2, cur);
+	ck_assert_int_eq(job_set_state(j, JOB_RUNNING, NULL), 0);
+	job_save(j);
+	store_inodes(j, &cur, &spare);
+	ck_assert_uint_eq(cur, spare2);
+	ck_assert_uint_eq(spare, cur2);
+#else
+	ck_assert_int_eq(job_set_state(j, JOB_RUNNING, NULL), 0);
+	job_save(j);
+#endif
+	reload_one(id, JOB_RUNNING);
+}
+END_TEST
+
+/* A job whose directory exists without a job.json (a first save failed). */
+START_TEST(test_store_save_no_doc)
+{
+	struct job	*j = job_create(sv_test_spec(SPEC), NULL);
+	char		*d, id[JOB_ID_SIZE];
+
+	memcpy(id, j->j_id, sizeof(id));
+	d = store_job_path(j, NULL);
+	ck_assert_int_eq(mkdir(d, 0700), 0);
+	free(d);
+	ck_assert_int_eq(job_set_state(j, JOB_STARTING, NULL), 0);
+	job_save(j);
+	reload_one(id, JOB_STARTING);
 }
 END_TEST
 
@@ -274,6 +349,8 @@ store_suite(void)
 	tcase_add_test(tc, test_store_save_load);
 	tcase_add_test(tc, test_store_interrupted_write);
 	tcase_add_test(tc, test_store_failed_write);
+	tcase_add_test(tc, test_store_swaps);
+	tcase_add_test(tc, test_store_save_no_doc);
 	tcase_add_test(tc, test_store_killed_mid_write);
 	tcase_add_test(tc, test_store_log);
 	tcase_add_test(tc, test_store_read_file);
