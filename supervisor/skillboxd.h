@@ -244,6 +244,11 @@ void		 store_log_free(struct job *);
 int		 store_read_file(const struct job *, const char *, size_t,
 		     struct buf *, int *, char **);
 
+/* rundir.c */
+#define RUNDIR_SOCK	"workers.sock"
+int		 rundir_create(const char *, size_t, char **, char **);
+void		 rundir_remove(const char *);
+
 /* worker.c */
 
 enum worker_kind {

@@ -33,7 +33,6 @@
 #include "xmalloc.h"
 #include "zev.h"
 
-#define WORKER_SOCK		"workers.sock"
 #define WORKER_IPC_MAX		107	/* bytes of an ipc path */
 #define WORKER_LINGER_MS	500	/* wait for a final message */
 #define WORKER_DEADLINE_SLACK	30000	/* ms past the job's deadline */
@@ -100,7 +99,6 @@ static const struct {
 	{ EX_OSERR, JOB_CRASHED, "the worker could not run (EX_OSERR)" },
 };
 
-static int	worker_rundir(char **);
 static int	worker_socket(char **);
 static void	worker_env(void);
 static void	worker_env_level(void);
@@ -119,37 +117,6 @@ static struct worker *worker_find(const char *, size_t);
 static struct json_object *worker_config(const struct worker *);
 static struct json_object *worker_secrets(void);
 
-/* Make a private 0700 runtime directory with a short enough path. */
-static int
-worker_rundir(char **cause)
-{
-	const char	*bases[] = { wk.cfg->c_runtime_dir,
-	    getenv("RUNTIME_DIRECTORY"), getenv("XDG_RUNTIME_DIR"),
-	    getenv("TMPDIR"), "/tmp" };
-	char		*dir;
-	size_t		 i;
-
-	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
-		if (bases[i] == NULL || bases[i][0] != '/')
-			continue;
-		xasprintf(&dir, "%s/skillbox-XXXXXX", bases[i]);
-		errno = ENAMETOOLONG;
-		if (strlen(dir) + 1 + strlen(WORKER_SOCK) <= WORKER_IPC_MAX &&
-		    mkdtemp(dir) != NULL) {
-			wk.rundir = dir;
-			return (0);
-		}
-		free(dir);
-		if (i == 0) {	/* runtime-dir was set: no fallback */
-			xasprintf(cause, "runtime-dir %s: %s", bases[0],
-			    strerror(errno));
-			return (-1);
-		}
-	}
-	xasprintf(cause, "cannot create a runtime directory");
-	return (-1);
-}
-
 /* Bind the ROUTER every worker connects to. */
 static int
 worker_socket(char **cause)
@@ -161,7 +128,7 @@ worker_socket(char **cause)
 	if (wk.zctx == NULL ||
 	    (wk.router = zmq_socket(wk.zctx, ZMQ_ROUTER)) == NULL)
 		goto fail;
-	xasprintf(&wk.endpoint, "ipc://%s/%s", wk.rundir, WORKER_SOCK);
+	xasprintf(&wk.endpoint, "ipc://%s/%s", wk.rundir, RUNDIR_SOCK);
 	if (zmq_setsockopt(wk.router, ZMQ_LINGER, &zero, sizeof(zero)) ==
 	    -1 || zmq_setsockopt(wk.router, ZMQ_MAXMSGSIZE, &max,
 	    sizeof(max)) == -1 || zmq_setsockopt(wk.router,
@@ -219,7 +186,8 @@ worker_init(struct event_base *base, const struct sv_config *cfg,
 	wk.base = base;
 	wk.cfg = cfg;
 	wk.done = done;
-	if (worker_rundir(cause) == -1 || worker_socket(cause) == -1)
+	if (rundir_create(wk.cfg->c_runtime_dir, WORKER_IPC_MAX, &wk.rundir,
+	    cause) == -1 || worker_socket(cause) == -1)
 		return (-1);
 	worker_env();
 	spawn_init(cfg->c_worker_path);
@@ -234,7 +202,6 @@ void
 worker_fini(void)
 {
 	struct worker	*w;
-	char		*sock;
 	size_t		 i;
 
 	while ((w = LIST_FIRST(&wk.all)) != NULL)
@@ -247,12 +214,8 @@ worker_fini(void)
 		zmq_close(wk.router);
 	if (wk.zctx != NULL)
 		zmq_ctx_term(wk.zctx);
-	if (wk.rundir != NULL) {
-		xasprintf(&sock, "%s/%s", wk.rundir, WORKER_SOCK);
-		(void)unlink(sock);
-		free(sock);
-		(void)rmdir(wk.rundir);
-	}
+	if (wk.rundir != NULL)
+		rundir_remove(wk.rundir);
 	free(wk.rundir);
 	free(wk.endpoint);
 	for (i = 0; wk.envp[i] != NULL; i++)

@@ -51,6 +51,7 @@ main(void)
 	srunner_add_suite(sr, job_suite());
 	srunner_add_suite(sr, queue_suite());
 	srunner_add_suite(sr, store_suite());
+	srunner_add_suite(sr, rundir_suite());
 	srunner_add_suite(sr, retain_suite());
 	srunner_add_suite(sr, http_ring_suite());
 	srunner_add_suite(sr, sv_worker_suite());

@@ -10,6 +10,7 @@ Suite	*mcp_suite(void);
 Suite	*job_suite(void);
 Suite	*queue_suite(void);
 Suite	*store_suite(void);
+Suite	*rundir_suite(void);
 Suite	*sv_worker_suite(void);
 Suite	*untrusted_suite(void);
 Suite	*sched_suite(void);
