@@ -99,6 +99,23 @@ pack_read(const char *name, const char **data, size_t *len, char **cause)
 	return (0);
 }
 
+/*
+ * The pack's digest, as skillboxd shows it, or NULL if it cannot be read.
+ * A worker's forkserver keeps the pack it read; a worker uses that copy
+ * only when its digest is this one.
+ */
+const char *
+pack_digest(void)
+{
+	char	*cause = NULL;
+
+	if (pack_load(&cause) == -1) {
+		free(cause);
+		return (NULL);
+	}
+	return (skills_digest(pack));
+}
+
 /* Is there a skill of this name? */
 int
 pack_exists(const char *name)

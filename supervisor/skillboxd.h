@@ -375,6 +375,7 @@ void		 pack_init(const char *);
 int		 pack_list(struct json_object **, char **, char **);
 int		 pack_read(const char *, const char **, size_t *, char **);
 int		 pack_exists(const char *);
+const char	*pack_digest(void);
 
 /* mcp.c */
 
@@ -613,7 +614,7 @@ void		 res_unsubscribe(struct mcp_req *, struct json_object *);
 int		 res_exists(const char *);
 
 /* spawn.c */
-void		 spawn_init(const char *);
+void		 spawn_init(const char *, const char *);
 pid_t		 spawn_worker(char *const [], char *const [], char **);
 int		 spawn_exited(pid_t, int);
 void		 spawn_fini(void);

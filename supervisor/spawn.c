@@ -43,12 +43,13 @@
 
 static struct {
 	char		*path;		/* the worker program */
+	char		*skills;	/* the Skills pack, for the forkserver */
 	int		 fd;		/* control socket, or -1 */
 	pid_t		 pid;		/* the forkserver, or 0 */
 	int		 noreaper;	/* no forkserver ever */
 	int		 off;		/* none for this program */
 	int64_t		 retry_at;	/* no new one before this */
-} sp = { NULL, -1, 0, 0, 0, 0 };
+} sp = { NULL, NULL, -1, 0, 0, 0, 0 };
 
 static pid_t	spawn_exec(char *const [], char *const [], int, char **);
 static void	spawn_child(char *const [], char *const [], int, int,
@@ -66,10 +67,12 @@ static void	spawn_fs_close(void);
  * exec'd directly.
  */
 void
-spawn_init(const char *path)
+spawn_init(const char *path, const char *skills)
 {
 	free(sp.path);
 	sp.path = xstrdup(path);
+	free(sp.skills);
+	sp.skills = skills != NULL ? xstrdup(skills) : NULL;
 	sp.fd = -1;
 	sp.off = 0;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1) {
@@ -159,11 +162,13 @@ spawn_recv(struct json_object **out, char **cause)
 }
 
 /*
- * The forkserver's environment: the workers', and LD_BIND_NOW so that
- * the dynamic linker binds every symbol of every library once, in the
- * forkserver.  Its workers then never look a symbol up: no lookups to
- * pay for, and the libraries' symbol tables stay out of their memory.
- * The workers get their own environment in place of this one.
+ * The forkserver's environment: the workers', LD_BIND_NOW so that the
+ * dynamic linker binds every symbol of every library once, in the
+ * forkserver (its workers then never look a symbol up: no lookups to pay
+ * for, and the libraries' symbol tables stay out of their memory), and
+ * SKILLBOX_SKILLS_DIR, the pack it reads once for all its workers.  The
+ * workers get their own environment in place of this one.  Free the
+ * array and its last string.
  */
 static char **
 spawn_fs_env(char *const envp[])
@@ -173,10 +178,24 @@ spawn_fs_env(char *const envp[])
 
 	for (n = 0; envp[n] != NULL; n++)
 		;
-	env = xcalloc(n + 2, sizeof(*env));
+	env = xcalloc(n + 3, sizeof(*env));
 	memcpy(env, envp, n * sizeof(*env));
-	env[n] = (char *)"LD_BIND_NOW=1";
+	env[n++] = (char *)"LD_BIND_NOW=1";
+	if (sp.skills != NULL)
+		xasprintf(&env[n], "SKILLBOX_SKILLS_DIR=%s", sp.skills);
 	return (env);
+}
+
+static void
+spawn_fs_env_free(char **env)
+{
+	size_t	n;
+
+	for (n = 0; env[n] != NULL; n++)
+		;
+	if (sp.skills != NULL)
+		free(env[n - 1]);
+	free(env);
 }
 
 /*
@@ -202,7 +221,7 @@ spawn_fs_start(char *const envp[])
 	}
 	fsenv = spawn_fs_env(envp);
 	sp.pid = spawn_exec(argv, fsenv, pair[1], &cause);
-	free(fsenv);
+	spawn_fs_env_free(fsenv);
 	close(pair[1]);
 	sp.fd = pair[0];
 	if (sp.pid != -1 && spawn_recv(&ready, &cause) == 0 &&
@@ -343,4 +362,6 @@ spawn_fini(void)
 	spawn_fs_close();
 	free(sp.path);
 	sp.path = NULL;
+	free(sp.skills);
+	sp.skills = NULL;
 }

@@ -190,7 +190,7 @@ worker_init(struct event_base *base, const struct sv_config *cfg,
 	    cause) == -1 || worker_socket(cause) == -1)
 		return (-1);
 	worker_env();
-	spawn_init(cfg->c_worker_path);
+	spawn_init(cfg->c_worker_path, cfg->c_skills_dir);
 	wk.beat = event_new(base, -1, EV_PERSIST, worker_beat_cb, NULL);
 	event_add(wk.beat, &tv);
 	log_debug("workers connect to %s", wk.endpoint);
@@ -511,6 +511,7 @@ worker_config(const struct worker *w)
 {
 	const struct sv_config	*c = wk.cfg;
 	struct json_object	*o = json_object_new_object();
+	const char		*digest;
 	char			*dir;
 
 	json_add_string(o, "template", c->c_template);
@@ -531,6 +532,8 @@ worker_config(const struct worker *w)
 	json_add_int(o, "idle_timeout_s", c->c_idle_timeout_s);
 	json_add_string(o, "host", c->c_host);
 	json_add_string(o, "skills_dir", c->c_skills_dir);
+	if ((digest = pack_digest()) != NULL)
+		json_add_string(o, "skills_digest", digest);
 	json_add_string(o, "log_level",
 	    config_log_level_name(c->c_log_level));
 	if (w->w_kind == WORKER_REAPER) {

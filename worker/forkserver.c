@@ -13,7 +13,12 @@
  * and waitpid as for any worker it forked itself, and its
  * PR_SET_PDEATHSIG watches skillboxd.  Before forking, the
  * forkserver initialises libcurl once (no handle, only the library and
- * OpenSSL's tables): that too would cost each worker a millisecond.
+ * OpenSSL's tables): that too would cost each worker a millisecond.  It
+ * also reads the Skills pack ($SKILLBOX_SKILLS_DIR) once: reading and
+ * hashing it was a quarter of a worker's instructions.  A worker uses
+ * that copy only when skillboxd's job names the same directory and
+ * digest (skillboxd reads the pack once too, so they agree unless the
+ * pack changed in between); otherwise it reads the pack itself.
  *
  * The control socket (SOCK_SEQPACKET, fd 3) carries one JSON object per
  * message: {"ready":true} once at start; then requests
@@ -42,6 +47,7 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "skills.h"
 #include "xmalloc.h"
 
 #define FS_CTL_FD	3
@@ -56,6 +62,8 @@ static pid_t	 fs_parent;	/* skillboxd */
 static char	*pt_base;	/* the process title's area (argv, environ) */
 static size_t	 pt_len;
 static char	**pt_env;	/* environ, copied out of that area */
+static struct skills *fs_pack;	/* the Skills pack, read once */
+static char	*fs_pack_dir;
 
 static void	fs_reply(const char *, long long);
 static int	fs_strings(struct json_object *, const char *, char **,
@@ -71,6 +79,7 @@ static void	fs_child(struct json_object *, char **, char **,
 static void	fs_rseq(void);
 static void	fs_env(char **);
 static void	fs_request(const char *, size_t, forkserver_main);
+static void	fs_pack_load(void);
 
 /*
  * Make the memory of argv and environ (contiguous, as the kernel lays
@@ -304,6 +313,37 @@ fs_fork(struct json_object *req, char **argv, char **env,
 	return (res);
 }
 
+/* Read the Skills pack that skillboxd named, if it did and it can be. */
+static void
+fs_pack_load(void)
+{
+	const char	*dir = getenv("SKILLBOX_SKILLS_DIR");
+	char		*cause = NULL;
+
+	if (dir == NULL || *dir == '\0')
+		return;
+	if (skills_load(dir, NULL, &fs_pack, &cause) == -1) {
+		log_debug("forkserver: skills directory %s: %s", dir, cause);
+		free(cause);
+		return;
+	}
+	fs_pack_dir = xstrdup(dir);
+}
+
+/*
+ * The pack the forkserver read, if it read dir and its digest is digest;
+ * NULL otherwise (and in a worker that no forkserver started).
+ */
+const struct skills *
+forkserver_skills(const char *dir, const char *digest)
+{
+	if (fs_pack == NULL || dir == NULL || digest == NULL ||
+	    strcmp(dir, fs_pack_dir) != 0 ||
+	    strcmp(digest, skills_digest(fs_pack)) != 0)
+		return (NULL);
+	return (fs_pack);
+}
+
 /* One request: start a worker with these arguments and environment. */
 static void
 fs_request(const char *data, size_t len, forkserver_main mainfn)
@@ -353,6 +393,7 @@ forkserver_run(int argc, char **argv, forkserver_main mainfn)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	http_global_init();
+	fs_pack_load();
 	proctitle_init(argc, argv);
 	proctitle_set(title);
 	if (send(FS_CTL_FD, "{\"ready\":true}", 14, MSG_NOSIGNAL) == -1)

@@ -1,6 +1,7 @@
 /*
  * The forkserver (forkserver.c): skillbox-worker --forkserver, started
- * once by skillboxd, starts each job's worker with fork alone.  And the
+ * once by skillboxd, starts each job's worker with fork alone, and reads
+ * the Skills pack once for all of them.  And the
  * process title, so that every worker shows its own arguments in ps.
  */
 #ifndef SKILLBOX_WORKER_FORKSERVER_H
@@ -9,7 +10,10 @@
 /* What runs in each forked worker: skillbox-worker's own main. */
 typedef int	(*forkserver_main)(int, char **);
 
+struct skills;
+
 int	forkserver_run(int, char **, forkserver_main);
+const struct skills *forkserver_skills(const char *, const char *);
 void	proctitle_init(int, char **);
 void	proctitle_set(char *const []);
 

@@ -31,6 +31,7 @@
 #include "bundle.h"
 #include "e2b.h"
 #include "envd.h"
+#include "forkserver.h"
 #include "http.h"
 #include "json.h"
 #include "link.h"
@@ -98,7 +99,7 @@ pipeline_free(struct pipeline **pp)
 	e2b_sandbox_free(&p->p_sbx);
 	e2b_free(&p->p_e2b);
 	http_ctx_free(&p->p_http);
-	skills_free(&p->p_skills);
+	skills_free(&p->p_skills_own);
 	stream_free(&p->p_stream);
 	envd_proc_clear(&p->p_proc);
 	result_free(&p->p_rf);
@@ -355,8 +356,13 @@ step_prepare(struct pipeline *p)
 	const char	*repo;
 	char		*cause = NULL;
 
-	if (skills_load(wj->wj_skills_dir, NULL, &p->p_skills, &cause) == -1)
-		goto fail;
+	if ((p->p_skills = forkserver_skills(wj->wj_skills_dir,
+	    wj->wj_skills_digest)) == NULL) {
+		if (skills_load(wj->wj_skills_dir, NULL, &p->p_skills_own,
+		    &cause) == -1)
+			goto fail;
+		p->p_skills = p->p_skills_own;
+	}
 	if (skills_find(p->p_skills, skill) == NULL ||
 	    skills_find(p->p_skills, "report-result") == NULL) {
 		xasprintf(&cause, "the Skills pack in %s lacks %s",

@@ -69,7 +69,8 @@ struct pipeline {
 	struct e2b		*p_e2b;
 	struct envd		*p_envd;
 	struct e2b_sandbox	*p_sbx;
-	struct skills		*p_skills;
+	const struct skills	*p_skills;	/* p_skills_own or shared */
+	struct skills		*p_skills_own;
 	char			*p_bundle;
 	size_t			 p_bundle_len;
 

@@ -36,6 +36,7 @@ static const struct {
 	{ "job_dir", 0, offsetof(struct wjob, wj_job_dir) },
 	{ "host", 0, offsetof(struct wjob, wj_host) },
 	{ "skills_dir", 0, offsetof(struct wjob, wj_skills_dir) },
+	{ "skills_digest", 0, offsetof(struct wjob, wj_skills_digest) },
 	{ "sandbox_id", 0, offsetof(struct wjob, wj_reap_id) },
 	{ "reap_job", 0, offsetof(struct wjob, wj_reap_job) },
 	{ "repo_path", 0, offsetof(struct wjob, wj_repo_path) },

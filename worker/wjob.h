@@ -29,6 +29,7 @@ struct wjob {
 	char		*wj_job_dir;	/* where diff and artifacts go */
 	char		*wj_host;
 	char		*wj_skills_dir;
+	char		*wj_skills_digest; /* skillboxd's; NULL standalone */
 	int64_t		 wj_deadline_ms; /* absolute, unix ms */
 	int64_t		 wj_idle_s;
 	char		*wj_reap_id;	/* reaper: the sandbox to kill */

@@ -372,7 +372,8 @@ fs_script(const char *name)
 
 /*
  * The forkserver binds every symbol when it starts, so that the workers
- * it forks never look one up; workers get their own environment only.
+ * it forks never look one up, and it is told where the Skills pack is;
+ * workers get their own environment only.
  * A worker program changed by a reload gets a forkserver of its own.
  */
 START_TEST(test_sched_forkserver)
@@ -386,6 +387,9 @@ START_TEST(test_sched_forkserver)
 	RUN_UNTIL(file_has_line("a.env", "PATH=", 1));
 	ck_assert(file_has_line("a.fs", "LD_BIND_NOW=1", 1));
 	ck_assert(!file_has_line("a.env", "LD_BIND_NOW=", 1));
+	/* It reads the Skills pack once for its workers. */
+	ck_assert(file_has_line("a.fs", "SKILLBOX_SKILLS_DIR=", 1));
+	ck_assert(!file_has_line("a.env", "SKILLBOX_SKILLS_DIR=", 1));
 
 	free(cfg.c_worker_path);	/* as a reload would */
 	cfg.c_worker_path = fs_script("b");

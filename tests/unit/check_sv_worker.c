@@ -21,6 +21,7 @@
 
 #include "json.h"
 #include "proto.h"
+#include "skills.h"
 #include "xmalloc.h"
 #include "check_supervisor.h"
 #include "tmpdir.h"
@@ -258,13 +259,30 @@ peer_pump(void *s, int ms)
 	return (NULL);
 }
 
+/* The repo's Skills pack for skillboxd, and its digest in digest. */
+static void
+pack_of_repo(char *digest, size_t len)
+{
+	const char	*top = getenv("abs_top_srcdir");
+	struct skills	*sk = NULL;
+	char		*pack, *cause = NULL;
+
+	xasprintf(&pack, "%s/skills", top != NULL ? top : SRCDIR);
+	ck_assert_msg(skills_load(pack, NULL, &sk, &cause) == 0, "%s", cause);
+	snprintf(digest, len, "%s", skills_digest(sk));
+	skills_free(&sk);
+	pack_init(pack);
+	free(pack);
+}
+
 START_TEST(test_worker_hello_job)
 {
 	struct worker		*w = new_worker();
 	struct json_object	*m, *v;
 	void			*p = peer_new(w->w_id);
-	char			 hello[128];
+	char			 hello[128], digest[128];
 
+	pack_of_repo(digest, sizeof(digest));
 	cfg.c_e2b_api_key = xstrdup("e2b_test_key_123");
 	snprintf(hello, sizeof(hello), "{\"v\":%d,\"type\":\"hello\","
 	    "\"seq\":1,\"pid\":1,\"build\":\"test\"}", PROTO_VERSION);
@@ -280,6 +298,9 @@ START_TEST(test_worker_hello_job)
 	ck_assert_ptr_nonnull(strstr(json_peek_string(v, "job_dir"),
 	    w->w_id));
 	ck_assert_str_eq(json_peek_string(v, "template"), "claude");
+	/* The pack skillboxd shows: the forkserver's copy is used if same. */
+	ck_assert_str_eq(json_peek_string(v, "skills_digest"), digest);
+	pack_init(NULL);
 	ck_assert(json_object_object_get_ex(m, "spec", &v));
 	ck_assert_str_eq(json_peek_string(v, "job"), "fix-tests");
 	json_object_put(m);

@@ -51,6 +51,7 @@ main(void)
 	srunner_add_suite(sr, collect_suite());
 	srunner_add_suite(sr, verify_suite());
 	srunner_add_suite(sr, zmtp_suite());
+	srunner_add_suite(sr, forkserver_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

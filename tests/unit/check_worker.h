@@ -9,6 +9,7 @@ Suite	*collect_suite(void);
 Suite	*diffstat_suite(void);
 Suite	*e2b_suite(void);
 Suite	*envd_suite(void);
+Suite	*forkserver_suite(void);
 Suite	*http_suite(void);
 Suite	*link_suite(void);
 Suite	*prompt_suite(void);
