@@ -509,48 +509,187 @@ bundle_put(struct archive *a, const struct bundle_entry *be, char **cause)
 	return (r);
 }
 
+/* Open a to write into bo's buffer, which is made to hold max bytes. */
+static int
+bundle_open(struct archive *a, struct bundle_out *bo, size_t max)
+{
+	buf_init(&bo->bo_buf, max != 0 ? max : BUNDLE_MAX);
+	bo->bo_full = 0;
+	return (archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    archive_write_open(a, bo, NULL, bundle_out_cb, NULL) !=
+	    ARCHIVE_OK ? -1 : 0);
+}
+
+/* Use gzip, fast and without a timestamp (the bytes stay the same). */
+static int
+bundle_gzip(struct archive *a)
+{
+	return (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+	    archive_write_set_options(a, "gzip:!timestamp,"
+	    "gzip:compression-level=1") != ARCHIVE_OK ? -1 : 0);
+}
+
+/* Write b's entries, parents added and sorted, and close the archive. */
+static int
+bundle_entries(struct bundle *b, struct archive *a, char **cause)
+{
+	size_t	i;
+
+	for (i = 0; i < b->b_n; i++)
+		if (bundle_put(a, &b->b_ents[i], cause) == -1)
+			return (-1);
+	return (archive_write_close(a) != ARCHIVE_OK ? -1 : 0);
+}
+
+/* The error of a failed write, unless one is set already. */
+static void
+bundle_error(struct archive *a, const struct bundle_out *bo, char **cause)
+{
+	if (*cause != NULL)
+		return;
+	if (bo->bo_full)
+		xasprintf(cause, "bundle: larger than %zu bytes (the bundle "
+		    "size limit)", bo->bo_buf.b_max);
+	else
+		xasprintf(cause, "bundle: %s", archive_error_string(a) ?
+		    archive_error_string(a) : "libarchive failed");
+}
+
 /*
  * Write the archive: a .tar.gz of at most max bytes (0: BUNDLE_MAX) that
- * the caller gets in *data (to free) and *len.
+ * the caller gets in *data (to free) and *len.  With a head, the archive
+ * is the head's gzip member followed by one of b's entries: the same tar
+ * stream as one archive of both, provided b's entries all sort after the
+ * head's (gzip readers read concatenated members as one stream).
  */
 int
-bundle_write(struct bundle *b, size_t max, char **data, size_t *len,
-    char **cause)
+bundle_write(struct bundle *b, const struct bundle_head *head, size_t max,
+    char **data, size_t *len, char **cause)
 {
 	struct archive		*a;
 	struct bundle_out	 bo;
-	size_t			 i;
 	int			 r = -1;
 
 	*data = NULL;
 	*cause = NULL;
-	buf_init(&bo.bo_buf, max != 0 ? max : BUNDLE_MAX);
-	bo.bo_full = 0;
+	memset(&bo, 0, sizeof(bo));
 	bundle_add_parents(b);
 	a = archive_write_new();
-	if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+	if (bundle_gzip(a) == -1 ||
 	    archive_write_set_format_gnutar(a) != ARCHIVE_OK ||
-	    archive_write_set_options(a, "gzip:!timestamp,"
-	    "gzip:compression-level=1") != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-	    archive_write_open(a, &bo, NULL, bundle_out_cb, NULL) !=
-	    ARCHIVE_OK)
+	    bundle_open(a, &bo, max) == -1)
 		goto out;
-	for (i = 0; i < b->b_n; i++)
-		if (bundle_put(a, &b->b_ents[i], cause) == -1)
-			goto out;
-	if (archive_write_close(a) != ARCHIVE_OK)
+	if (head != NULL && b->b_n > 0 &&
+	    strcmp(b->b_ents[0].be_path, head->bh_last) <= 0) {
+		xasprintf(cause, "bundle: %s does not sort after the Skills "
+		    "pack's entries", b->b_ents[0].be_path);
+		goto out;
+	}
+	if (head != NULL && buf_add(&bo.bo_buf, head->bh_gz,
+	    head->bh_len) == -1) {
+		bo.bo_full = 1;
+		goto out;
+	}
+	if (bundle_entries(b, a, cause) == -1)
 		goto out;
 	*data = buf_detach(&bo.bo_buf, len);
 	r = 0;
 out:
-	if (r == -1 && *cause == NULL && bo.bo_full)
-		xasprintf(cause, "bundle: larger than %zu bytes (the bundle "
-		    "size limit)", bo.bo_buf.b_max);
-	else if (r == -1 && *cause == NULL)
-		xasprintf(cause, "bundle: %s", archive_error_string(a) ?
-		    archive_error_string(a) : "libarchive failed");
+	if (r == -1)
+		bundle_error(a, &bo, cause);
 	archive_write_free(a);
 	buf_free(&bo.bo_buf);
 	return (r);
+}
+
+/* Write b's entries as a plain tar into bo, without the end-of-archive. */
+static int
+bundle_head_tar(struct bundle *b, struct bundle_out *bo, char **cause)
+{
+	static const char	 zero[BUNDLE_EOA];
+	struct archive		*a = archive_write_new();
+	int			 r = -1;
+
+	if (archive_write_set_format_gnutar(a) != ARCHIVE_OK ||
+	    bundle_open(a, bo, 0) == -1 || bundle_entries(b, a, cause) == -1)
+		bundle_error(a, bo, cause);
+	else if (bo->bo_buf.b_len < BUNDLE_EOA || memcmp(bo->bo_buf.b_data +
+	    bo->bo_buf.b_len - BUNDLE_EOA, zero, BUNDLE_EOA) != 0)
+		xasprintf(cause, "bundle: no end-of-archive where expected");
+	else {
+		bo->bo_buf.b_len -= BUNDLE_EOA;
+		r = 0;
+	}
+	archive_write_free(a);
+	return (r);
+}
+
+/* Compress len bytes of tar into bo: one gzip member, no tar of its own. */
+static int
+bundle_head_gzip(const char *tar, size_t len, struct bundle_out *bo,
+    char **cause)
+{
+	struct archive		*a = archive_write_new();
+	struct archive_entry	*ae = archive_entry_new();
+	int			 r = -1;
+
+	archive_entry_set_pathname(ae, "head");
+	archive_entry_set_filetype(ae, AE_IFREG);
+	archive_entry_set_size(ae, (la_int64_t)len);
+	if (bundle_gzip(a) == -1 ||
+	    archive_write_set_format_raw(a) != ARCHIVE_OK ||
+	    bundle_open(a, bo, 0) == -1 ||
+	    archive_write_header(a, ae) != ARCHIVE_OK ||
+	    archive_write_data(a, tar, len) != (la_ssize_t)len ||
+	    archive_write_close(a) != ARCHIVE_OK)
+		bundle_error(a, bo, cause);
+	else
+		r = 0;
+	archive_entry_free(ae);
+	archive_write_free(a);
+	return (r);
+}
+
+/*
+ * Compress b's entries (parents added, sorted) once, as the head of the
+ * bundles that bundle_write() makes later: the Skills pack, the same for
+ * every job.  NULL with *cause set on failure.
+ */
+struct bundle_head *
+bundle_head_new(struct bundle *b, char **cause)
+{
+	struct bundle_head	*head = NULL;
+	struct bundle_out	 tar, gz;
+	size_t			 len;
+
+	*cause = NULL;
+	memset(&tar, 0, sizeof(tar));
+	memset(&gz, 0, sizeof(gz));
+	bundle_add_parents(b);
+	if (b->b_n == 0) {
+		xasprintf(cause, "bundle: an empty head");
+		return (NULL);
+	}
+	if (bundle_head_tar(b, &tar, cause) == 0 &&
+	    bundle_head_gzip(tar.bo_buf.b_data, tar.bo_buf.b_len, &gz,
+	    cause) == 0) {
+		head = xcalloc(1, sizeof(*head));
+		head->bh_gz = buf_detach(&gz.bo_buf, &len);
+		head->bh_len = len;
+		head->bh_last = xstrdup(b->b_ents[b->b_n - 1].be_path);
+	}
+	buf_free(&tar.bo_buf);
+	buf_free(&gz.bo_buf);
+	return (head);
+}
+
+void
+bundle_head_free(struct bundle_head **hp)
+{
+	if (*hp == NULL)
+		return;
+	free((*hp)->bh_gz);
+	free((*hp)->bh_last);
+	free(*hp);
+	*hp = NULL;
 }

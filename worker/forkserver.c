@@ -14,8 +14,9 @@
  * PR_SET_PDEATHSIG watches skillboxd.  Before forking, the
  * forkserver initialises libcurl once (no handle, only the library and
  * OpenSSL's tables): that too would cost each worker a millisecond.  It
- * also reads the Skills pack ($SKILLBOX_SKILLS_DIR) once: reading and
- * hashing it was a quarter of a worker's instructions.  A worker uses
+ * also reads the Skills pack ($SKILLBOX_SKILLS_DIR) once, and compresses
+ * its part of every job's bundle once: reading, hashing and compressing it
+ * was half of a worker's instructions.  A worker uses
  * that copy only when skillboxd's job names the same directory and
  * digest (skillboxd reads the pack once too, so they agree unless the
  * pack changed in between); otherwise it reads the pack itself.
@@ -43,6 +44,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "forkserver.h"
 #include "http.h"
 #include "json.h"
@@ -64,6 +66,7 @@ static size_t	 pt_len;
 static char	**pt_env;	/* environ, copied out of that area */
 static struct skills *fs_pack;	/* the Skills pack, read once */
 static char	*fs_pack_dir;
+static struct bundle_head *fs_pack_head; /* and compressed once, or NULL */
 
 static void	fs_reply(const char *, long long);
 static int	fs_strings(struct json_object *, const char *, char **,
@@ -318,6 +321,7 @@ static void
 fs_pack_load(void)
 {
 	const char	*dir = getenv("SKILLBOX_SKILLS_DIR");
+	struct bundle	*b;
 	char		*cause = NULL;
 
 	if (dir == NULL || *dir == '\0')
@@ -328,19 +332,30 @@ fs_pack_load(void)
 		return;
 	}
 	fs_pack_dir = xstrdup(dir);
+	b = bundle_new();
+	if (bundle_add_skills(b, fs_pack, &cause) == -1 ||
+	    (fs_pack_head = bundle_head_new(b, &cause)) == NULL) {
+		log_debug("forkserver: %s", cause);
+		free(cause);
+	}
+	bundle_free(&b);
 }
 
 /*
- * The pack the forkserver read, if it read dir and its digest is digest;
- * NULL otherwise (and in a worker that no forkserver started).
+ * The pack the forkserver read, if it read dir and its digest is digest,
+ * with *head its compressed entries (or NULL); NULL otherwise (and in a
+ * worker that no forkserver started).
  */
 const struct skills *
-forkserver_skills(const char *dir, const char *digest)
+forkserver_skills(const char *dir, const char *digest,
+    const struct bundle_head **head)
 {
+	*head = NULL;
 	if (fs_pack == NULL || dir == NULL || digest == NULL ||
 	    strcmp(dir, fs_pack_dir) != 0 ||
 	    strcmp(digest, skills_digest(fs_pack)) != 0)
 		return (NULL);
+	*head = fs_pack_head;
 	return (fs_pack);
 }
 

@@ -11,9 +11,11 @@
 typedef int	(*forkserver_main)(int, char **);
 
 struct skills;
+struct bundle_head;
 
 int	forkserver_run(int, char **, forkserver_main);
-const struct skills *forkserver_skills(const char *, const char *);
+const struct skills *forkserver_skills(const char *, const char *,
+	    const struct bundle_head **);
 void	proctitle_init(int, char **);
 void	proctitle_set(char *const []);
 

@@ -46,6 +46,8 @@
 #include "wjob.h"
 #include "xmalloc.h"
 
+static int	pipe_skills(struct pipeline *, const struct bundle_head **,
+		    char **);
 static int	step_prepare(struct pipeline *);
 static int	step_provision(struct pipeline *);
 static int	step_inject(struct pipeline *);
@@ -347,22 +349,42 @@ pipe_add_job_files(struct pipeline *p, struct bundle *b, char **cause)
  * paid for: the keys, the Skills pack (with the skill this job needs),
  * the tarball with the job files and a local repo.
  */
+/*
+ * The Skills pack: the forkserver's copy (with its part of the bundle
+ * compressed, *head) when it is the one skillboxd shows, else read now.
+ */
+static int
+pipe_skills(struct pipeline *p, const struct bundle_head **head,
+    char **cause)
+{
+	struct wjob	*wj = p->p_job;
+
+	if ((p->p_skills = forkserver_skills(wj->wj_skills_dir,
+	    wj->wj_skills_digest, head)) != NULL) {
+		log_debug("skills: the forkserver's copy%s", *head != NULL ?
+		    ", compressed" : "");
+		return (0);
+	}
+	if (skills_load(wj->wj_skills_dir, NULL, &p->p_skills_own,
+	    cause) == -1)
+		return (-1);
+	p->p_skills = p->p_skills_own;
+	return (0);
+}
+
 static int
 step_prepare(struct pipeline *p)
 {
-	struct wjob	*wj = p->p_job;
-	struct bundle	*b = NULL;
-	const char	*skill = jobspec_type_skill(wj->wj_spec->js_type);
-	const char	*repo;
-	char		*cause = NULL;
+	struct wjob			*wj = p->p_job;
+	struct bundle			*b = NULL;
+	const struct bundle_head	*head;
+	const char			*skill;
+	const char			*repo;
+	char				*cause = NULL;
 
-	if ((p->p_skills = forkserver_skills(wj->wj_skills_dir,
-	    wj->wj_skills_digest)) == NULL) {
-		if (skills_load(wj->wj_skills_dir, NULL, &p->p_skills_own,
-		    &cause) == -1)
-			goto fail;
-		p->p_skills = p->p_skills_own;
-	}
+	skill = jobspec_type_skill(wj->wj_spec->js_type);
+	if (pipe_skills(p, &head, &cause) == -1)
+		goto fail;
 	if (skills_find(p->p_skills, skill) == NULL ||
 	    skills_find(p->p_skills, "report-result") == NULL) {
 		xasprintf(&cause, "the Skills pack in %s lacks %s",
@@ -373,11 +395,12 @@ step_prepare(struct pipeline *p)
 	b = bundle_new();
 	repo = wj->wj_repo_path != NULL ? wj->wj_repo_path :
 	    wj->wj_spec->js_repo_path;
-	if (bundle_add_skills(b, p->p_skills, &cause) == -1 ||
+	if ((head == NULL && bundle_add_skills(b, p->p_skills, &cause) ==
+	    -1) ||
 	    pipe_add_job_files(p, b, &cause) == -1 ||
 	    (repo != NULL && bundle_add_repo(b, repo, BUNDLE_REPO_MAX,
 	    &cause) == -1) ||
-	    bundle_write(b, BUNDLE_MAX, &p->p_bundle, &p->p_bundle_len,
+	    bundle_write(b, head, BUNDLE_MAX, &p->p_bundle, &p->p_bundle_len,
 	    &cause) == -1)
 		goto fail;
 	bundle_free(&b);

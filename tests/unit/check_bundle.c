@@ -59,31 +59,89 @@ teardown(void)
 	(void)system(cmd);
 }
 
-/* Build a bundle of the pack, two extras and (if want_repo) the repo. */
-static int
-build(int want_repo, size_t max, char **data, size_t *len, char **cause)
+/* Compress the pack's part once: the head that the forkserver keeps. */
+static struct bundle_head *
+head_of(const struct skills *sp)
 {
-	struct skills	*sp;
-	struct bundle	*b;
-	char		 dir[256];
-	int		 r;
+	struct bundle		*b = bundle_new();
+	struct bundle_head	*head;
+	char			*cause = NULL;
+
+	ck_assert_int_eq(bundle_add_skills(b, sp, &cause), 0);
+	head = bundle_head_new(b, &cause);
+	ck_assert_msg(head != NULL, "%s", cause);
+	bundle_free(&b);
+	return (head);
+}
+
+/*
+ * Build a bundle of the pack, two extras and (if want_repo) the repo; the
+ * pack from a head compressed beforehand if headed.
+ */
+static int
+build_as(int want_repo, int headed, size_t max, char **data, size_t *len,
+    char **cause)
+{
+	struct bundle_head	*head = NULL;
+	struct skills		*sp;
+	struct bundle		*b;
+	char			 dir[256];
+	int			 r;
 
 	snprintf(dir, sizeof(dir), "%s/pack", tmp);
 	ck_assert_int_eq(skills_load(dir, NULL, &sp, cause), 0);
 	b = bundle_new();
 	ck_assert_int_eq(bundle_add_file(b, ".skillbox/prompt.txt", "fix it",
 	    6, 0, cause), 0);
-	ck_assert_int_eq(bundle_add_skills(b, sp, cause), 0);
+	if (headed)
+		head = head_of(sp);
+	else
+		ck_assert_int_eq(bundle_add_skills(b, sp, cause), 0);
 	ck_assert_int_eq(bundle_add_file(b, ".skillbox/job.json", "{}", 2, 0,
 	    cause), 0);
 	snprintf(dir, sizeof(dir), "%s/repo", tmp);
 	r = want_repo ? bundle_add_repo(b, dir, 0, cause) : 0;
 	if (r == 0)
-		r = bundle_write(b, max, data, len, cause);
+		r = bundle_write(b, head, max, data, len, cause);
 	bundle_free(&b);
 	ck_assert_ptr_null(b);
+	bundle_head_free(&head);
+	ck_assert_ptr_null(head);
 	skills_free(&sp);
 	return (r);
+}
+
+static int
+build(int want_repo, size_t max, char **data, size_t *len, char **cause)
+{
+	return (build_as(want_repo, 0, max, data, len, cause));
+}
+
+/* The tar stream inside a .tar.gz of one or more gzip members. */
+static char *
+gunzip(const char *data, size_t len, size_t *outlen)
+{
+	struct archive		*a = archive_read_new();
+	struct archive_entry	*ae;
+	char			*out = NULL;
+	size_t			 cap = 0;
+	la_ssize_t		 n;
+
+	*outlen = 0;
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_raw(a);
+	ck_assert_int_eq(archive_read_open_memory(a, data, len), ARCHIVE_OK);
+	ck_assert_int_eq(archive_read_next_header(a, &ae), ARCHIVE_OK);
+	do {
+		if (cap - *outlen < 65536)
+			out = realloc(out, cap += 65536);
+		ck_assert_ptr_nonnull(out);
+		n = archive_read_data(a, out + *outlen, cap - *outlen);
+		ck_assert_int_ge(n, 0);
+		*outlen += (size_t)n;
+	} while (n > 0);
+	archive_read_free(a);
+	return (out);
 }
 
 /* List the archive as "path mode uid/gid user mtime size [->link]" lines. */
@@ -156,7 +214,8 @@ START_TEST(test_bundle_long_names)
 		memcpy(path + i, "deep/dir-/", 10);
 	strcpy(path + 290, "caf\xc3\xa9-\xff.txt");
 	ck_assert_int_eq(bundle_add_file(b, path, "x", 1, 0, &cause), 0);
-	ck_assert_int_eq(bundle_write(b, 1 << 20, &data, &len, &cause), 0);
+	ck_assert_int_eq(bundle_write(b, NULL, 1 << 20, &data, &len, &cause),
+	    0);
 	a = archive_read_new();
 	archive_read_support_filter_gzip(a);
 	archive_read_support_format_tar(a);
@@ -168,6 +227,56 @@ START_TEST(test_bundle_long_names)
 	archive_read_free(a);
 	bundle_free(&b);
 	free(data);
+}
+END_TEST
+
+/*
+ * The pack compressed once ahead of a job's own entries is the same tar
+ * stream as one archive of all of it, in two gzip members.
+ */
+START_TEST(test_bundle_head)
+{
+	char	*d1, *d2, *t1, *t2, *cause = NULL;
+	size_t	 l1, l2, tl1, tl2;
+
+	ck_assert_int_eq(build_as(1, 0, 0, &d1, &l1, &cause), 0);
+	ck_assert_msg(build_as(1, 1, 0, &d2, &l2, &cause) == 0, "%s", cause);
+	ck_assert_uint_ne(l1, l2);
+	t1 = gunzip(d1, l1, &tl1);
+	t2 = gunzip(d2, l2, &tl2);
+	ck_assert_uint_eq(tl1, tl2);
+	ck_assert_int_eq(memcmp(t1, t2, tl1), 0);
+	free(t1);
+	free(t2);
+	free(d1);
+	free(d2);
+	/* Within the size limit, head included. */
+	ck_assert_int_eq(build_as(1, 1, 100, &d2, &l2, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "size limit"));
+	free(cause);
+}
+END_TEST
+
+/* An entry that would go before the head's is refused, not misplaced. */
+START_TEST(test_bundle_head_order)
+{
+	struct bundle_head	*head;
+	struct skills		*sp;
+	struct bundle		*b = bundle_new();
+	char			 dir[256], *data = NULL, *cause = NULL;
+	size_t			 len;
+
+	snprintf(dir, sizeof(dir), "%s/pack", tmp);
+	ck_assert_int_eq(skills_load(dir, NULL, &sp, &cause), 0);
+	head = head_of(sp);
+	ck_assert_int_eq(bundle_add_file(b, ".a/early", "x", 1, 0, &cause), 0);
+	ck_assert_int_eq(bundle_write(b, head, 0, &data, &len, &cause), -1);
+	ck_assert_ptr_null(data);
+	ck_assert_ptr_nonnull(strstr(cause, ".a"));
+	free(cause);
+	bundle_free(&b);
+	bundle_head_free(&head);
+	skills_free(&sp);
 }
 END_TEST
 
@@ -309,6 +418,8 @@ bundle_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_bundle_contents);
 	tcase_add_test(tc, test_bundle_deterministic);
+	tcase_add_test(tc, test_bundle_head);
+	tcase_add_test(tc, test_bundle_head_order);
 	tcase_add_test(tc, test_bundle_long_names);
 	tcase_add_test(tc, test_bundle_repo);
 	tcase_add_test(tc, test_bundle_limits);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "forkserver.h"
 #include "json.h"
 #include "skills.h"
@@ -34,8 +35,11 @@ static pid_t	 fs_pid;
 static int
 fs_test_main(int argc, char **argv)
 {
-	return (argc == 3 && forkserver_skills(argv[1], argv[2]) != NULL ?
-	    0 : 1);
+	const struct bundle_head	*head;
+
+	/* The pack, and its part of the bundle compressed once. */
+	return (argc == 3 && forkserver_skills(argv[1], argv[2], &head) !=
+	    NULL && head != NULL && head->bh_len > 0 ? 0 : 1);
 }
 
 static void
@@ -135,8 +139,11 @@ END_TEST
 /* Not in a forkserver's worker: never a shared pack. */
 START_TEST(test_forkserver_none)
 {
-	ck_assert_ptr_null(forkserver_skills(skills_dir, digest));
-	ck_assert_ptr_null(forkserver_skills(NULL, NULL));
+	const struct bundle_head	*head = (void *)1;
+
+	ck_assert_ptr_null(forkserver_skills(skills_dir, digest, &head));
+	ck_assert_ptr_null(head);
+	ck_assert_ptr_null(forkserver_skills(NULL, NULL, &head));
 }
 END_TEST
 
