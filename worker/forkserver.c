@@ -83,6 +83,7 @@ static void	fs_rseq(void);
 static void	fs_env(char **);
 static void	fs_request(const char *, size_t, forkserver_main);
 static void	fs_pack_load(void);
+static int	fs_vfork_shares(void);
 
 /*
  * Make the memory of argv and environ (contiguous, as the kernel lays
@@ -316,6 +317,28 @@ fs_fork(struct json_object *req, char **argv, char **env,
 	return (res);
 }
 
+/*
+ * Does a vfork child share this process's memory, as fs_fork needs?  Not
+ * under valgrind, which makes vfork a fork: the middle's pid would be
+ * lost, and a worker left running that skillboxd thinks never started.
+ */
+static int
+fs_vfork_shares(void)
+{
+	volatile int	shared = 0;
+	pid_t		pid;
+	int		st;
+
+	if ((pid = vfork()) == 0) {
+		shared = 1;
+		_exit(0);
+	}
+	if (pid == -1)
+		return (0);
+	(void)waitpid(pid, &st, 0);
+	return (shared);
+}
+
 /* Read the Skills pack that skillboxd named, if it did and it can be. */
 static void
 fs_pack_load(void)
@@ -407,6 +430,11 @@ forkserver_run(int argc, char **argv, forkserver_main mainfn)
 		return (EX_USAGE);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (!fs_vfork_shares()) {
+		log_warnx("forkserver: vfork does not share memory here "
+		    "(valgrind?); skillboxd starts its workers itself");
+		return (EX_UNAVAILABLE);
+	}
 	http_global_init();
 	fs_pack_load();
 	proctitle_init(argc, argv);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -30,6 +31,16 @@ static char	 skills_dir[512];
 static char	 digest[128];
 static int	 ctl = -1;
 static pid_t	 fs_pid;
+static int	 fs_ready;	/* it said so; it declines under valgrind */
+
+/* Under valgrind, whose vfork is a fork: the forkserver declines. */
+static int
+under_valgrind(void)
+{
+	const char	*pre = getenv("LD_PRELOAD");
+
+	return (pre != NULL && strstr(pre, "vgpreload") != NULL);
+}
 
 /* What a forked worker runs: exit 0 if it was handed the pack. */
 static int
@@ -74,9 +85,13 @@ setup(void)
 	close(pair[1]);
 	ctl = pair[0];
 	n = recv(ctl, msg, sizeof(msg) - 1, 0);
-	ck_assert_int_gt(n, 0);
-	msg[n] = '\0';
-	ck_assert_ptr_nonnull(strstr(msg, "\"ready\""));
+	fs_ready = n > 0;
+	ck_assert_msg(fs_ready || under_valgrind(), "no ready from the "
+	    "forkserver");
+	if (fs_ready) {
+		msg[n] = '\0';
+		ck_assert_ptr_nonnull(strstr(msg, "\"ready\""));
+	}
 }
 
 static void
@@ -86,7 +101,8 @@ teardown(void)
 
 	close(ctl);
 	ck_assert_int_eq(waitpid(fs_pid, &st, 0), fs_pid);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), fs_ready ? 0 : EX_UNAVAILABLE);
 }
 
 /* Start a worker with argv [w, dir, digest]; its exit status. */
@@ -127,6 +143,8 @@ START_TEST(test_forkserver_pack)
 {
 	char	other[sizeof(skills_dir) + 1];
 
+	if (!fs_ready)
+		return;		/* valgrind: nothing forked, nothing to see */
 	ck_assert_int_eq(fs_worker(skills_dir, digest), 0);
 	/* A pack that changed since: the worker reads its own. */
 	ck_assert_int_eq(fs_worker(skills_dir, "0123"), 1);
