@@ -88,7 +88,9 @@ sched_queue_position(const struct job *j)
 /*
  * Take a validated spec (ownership passes here) and return its job: the
  * existing one for a known idempotency key (*created = 0), or a new one,
- * queued or started (*created = 1).  NULL with *cause if it is refused.
+ * saved, then queued or started (*created = 1).  NULL with *cause if it
+ * is refused, or cannot be saved: a client is never told of a job that a
+ * restart would not know.
  */
 struct job *
 sched_submit(struct jobspec *js, struct mcp_conn *owner, int *created,
@@ -96,7 +98,7 @@ sched_submit(struct jobspec *js, struct mcp_conn *owner, int *created,
 {
 	struct job		*j = NULL;
 	struct json_object	*e;
-	char			*real;
+	char			*real, *why = NULL;
 
 	*created = 0;
 	if (sc.stopping) {
@@ -121,9 +123,16 @@ sched_submit(struct jobspec *js, struct mcp_conn *owner, int *created,
 		goto out;
 	}
 	j = job_create(jobspec_to_json(js), js->js_idempotency_key);
+	if (store_save(j, &why) == -1) {	/* a job not kept is not taken */
+		log_warnx("job %s: cannot save: %s", j->j_id, why);
+		xasprintf(cause, "skillboxd cannot keep the job in its state "
+		    "directory (%s); nothing was started", why);
+		free(why);
+		job_remove(&j);
+		goto out;
+	}
 	j->j_owner = owner;
 	*created = 1;
-	job_save(j);
 	e = json_object_new_object();
 	json_add_string(e, "state", job_state_name(JOB_QUEUED));
 	job_add_entry(j, "state", e);

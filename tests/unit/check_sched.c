@@ -8,10 +8,12 @@
 
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -196,6 +198,38 @@ START_TEST(test_sched_idempotent_and_roots)
 	/* The spec keeps the resolved path. */
 	ck_assert_str_eq(json_peek_string(json_object_object_get_ex(b->j_spec,
 	    "repo", &repo) ? repo : NULL, "path"), dir);
+}
+END_TEST
+
+/*
+ * A job that cannot be saved is refused, not taken: nothing runs, nothing
+ * is left in the table, and the next submission works once the state
+ * directory does.
+ */
+START_TEST(test_sched_unsaved)
+{
+	char	*jobs, *aside, *cause = NULL;
+	int	 created, fd;
+
+	xasprintf(&jobs, "%s/jobs", dir);
+	xasprintf(&aside, "%s/jobs.aside", dir);
+	ck_assert_int_eq(rename(jobs, aside), 0);
+	ck_assert_int_ne(fd = open(jobs, O_WRONLY | O_CREAT, 0600), -1);
+	close(fd);
+	ck_assert_ptr_null(submit("", &created, &cause));
+	ck_assert(!created);
+	ck_assert_ptr_nonnull(strstr(cause, "cannot keep the job"));
+	ck_assert_uint_eq(jobs_count(), 0);
+	ck_assert_uint_eq(sched_running(), 0);
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(unlink(jobs), 0);
+	ck_assert_int_eq(rename(aside, jobs), 0);
+	ck_assert_ptr_nonnull(submit("", &created, &cause));
+	ck_assert(created);
+	ck_assert_uint_eq(jobs_count(), 1);
+	free(jobs);
+	free(aside);
 }
 END_TEST
 
@@ -409,6 +443,7 @@ sched_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_sched_queue);
 	tcase_add_test(tc, test_sched_idempotent_and_roots);
+	tcase_add_test(tc, test_sched_unsaved);
 	tcase_add_test(tc, test_sched_worker_dies);
 	tcase_add_test(tc, test_sched_shutdown);
 	tcase_add_test(tc, test_sched_recover);
