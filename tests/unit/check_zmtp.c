@@ -396,35 +396,64 @@ raw_tail(int c, const void *want, size_t len)
 	ck_assert_mem_eq(got + n - len, want, len);
 }
 
+/* A DEALER connected to a raw listener, and the raw side's connection. */
+struct raw {
+	struct peer	 p;
+	struct zmtp	*z;
+	char		*dir;
+	char		*ep;
+	int		 ls;
+	int		 c;
+};
+
+static void
+raw_open(struct raw *r, const char *id)
+{
+	memset(r, 0, sizeof(*r));
+	r->p.base = event_base_new();
+	r->dir = test_tmpdir();
+	r->ls = raw_listen(r->dir, "raw.sock", &r->ep);
+	r->z = peer_dealer(&r->p, r->ep, id, 100);
+	r->c = accept(r->ls, NULL, NULL);
+	ck_assert_int_ge(r->c, 0);
+}
+
+/* Free the DEALER; its loop's end runs the finalizer that closes it. */
+static void
+raw_free_dealer(struct raw *r)
+{
+	zmtp_free(&r->z);
+	if (r->p.base != NULL)
+		event_base_free(r->p.base);
+	r->p.base = NULL;
+}
+
+static void
+raw_close(struct raw *r)
+{
+	raw_free_dealer(r);
+	close(r->c);
+	close(r->ls);
+	free(r->p.lost);
+	free(r->ep);
+	test_rmdir(r->dir);
+}
+
 /* A raw peer that breaks the protocol: each case ends the link, why said. */
 static void
 raw_case(const void *reply, size_t len, const char *want)
 {
-	struct event_base	*base = event_base_new();
-	struct peer		 p;
-	struct zmtp		*z;
-	char			*dir = test_tmpdir(), *ep;
-	int			 ls, c, i;
+	struct raw	r;
+	int		i;
 
-	memset(&p, 0, sizeof(p));
-	p.base = base;
-	ls = raw_listen(dir, "raw.sock", &ep);
-	z = peer_dealer(&p, ep, "j-1", 100);
-	c = accept(ls, NULL, NULL);
-	ck_assert_int_ge(c, 0);
-	ck_assert_int_eq(write(c, reply, len), (ssize_t)len);
-	for (i = 0; i < 300 && p.lost == NULL; i++)
-		peer_spin(&p, 10);
-	ck_assert_msg(p.lost != NULL && strstr(p.lost, want) != NULL,
-	    "lost: %s, wanted %s", p.lost, want);
-	ck_assert_int_eq(p.ngot, 0);
-	zmtp_free(&z);
-	close(c);
-	close(ls);
-	free(p.lost);
-	free(ep);
-	event_base_free(base);
-	test_rmdir(dir);
+	raw_open(&r, "j-1");
+	ck_assert_int_eq(write(r.c, reply, len), (ssize_t)len);
+	for (i = 0; i < 300 && r.p.lost == NULL; i++)
+		peer_spin(&r.p, 10);
+	ck_assert_msg(r.p.lost != NULL && strstr(r.p.lost, want) != NULL,
+	    "lost: %s, wanted %s", r.p.lost, want);
+	ck_assert_int_eq(r.p.ngot, 0);
+	raw_close(&r);
 }
 
 /* The greeting, then a command frame (flags 0x04) with this body. */
@@ -511,30 +540,20 @@ START_TEST(test_zmtp_ping)
 {
 	static const unsigned char	 ping[] = "\4\12\4PING\0\12abc";
 	struct evbuffer			*e = evbuffer_new();
-	struct peer			 p;
-	struct zmtp			*z;
-	char				*dir = test_tmpdir(), *ep;
-	int				 ls, c, i;
+	struct raw			 r;
+	int				 i;
 
-	memset(&p, 0, sizeof(p));
-	p.base = event_base_new();
-	ls = raw_listen(dir, "p.sock", &ep);
-	z = peer_dealer(&p, ep, "j-5", 100);
-	c = accept(ls, NULL, NULL);
+	raw_open(&r, "j-5");
 	raw_hello(e, "ROUTER");
 	evbuffer_add(e, ping, sizeof(ping) - 1);
-	raw_write(c, e);
+	raw_write(r.c, e);
 	for (i = 0; i < 20; i++)
-		peer_spin(&p, 10);
-	ck_assert_ptr_null(p.lost);
-	zmtp_free(&z);
-	event_base_free(p.base);	/* runs the finalizer that closes */
-	raw_tail(c, "\4\10\4PONGabc", 10);
-	close(c);
-	close(ls);
-	free(ep);
+		peer_spin(&r.p, 10);
+	ck_assert_ptr_null(r.p.lost);
+	raw_free_dealer(&r);
+	raw_tail(r.c, "\4\10\4PONGabc", 10);
+	raw_close(&r);
 	evbuffer_free(e);
-	test_rmdir(dir);
 }
 END_TEST
 
