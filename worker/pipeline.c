@@ -345,11 +345,6 @@ pipe_add_job_files(struct pipeline *p, struct bundle *b, char **cause)
 }
 
 /*
- * Everything that can fail without a sandbox fails here, before one is
- * paid for: the keys, the Skills pack (with the skill this job needs),
- * the tarball with the job files and a local repo.
- */
-/*
  * The Skills pack: the forkserver's copy (with its part of the bundle
  * compressed, *head) when it is the one skillboxd shows, else read now.
  */
@@ -372,6 +367,11 @@ pipe_skills(struct pipeline *p, const struct bundle_head **head,
 	return (0);
 }
 
+/*
+ * Everything that can fail without a sandbox fails here, before one is
+ * paid for: the keys, the Skills pack (with the skill this job needs),
+ * the tarball with the job files and a local repo.
+ */
 static int
 step_prepare(struct pipeline *p)
 {
