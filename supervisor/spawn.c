@@ -43,7 +43,7 @@
 
 static struct {
 	char		*path;		/* the worker program */
-	char		*skills;	/* the Skills pack, for the forkserver */
+	char		*skills_env;	/* SKILLBOX_SKILLS_DIR=, or NULL */
 	int		 fd;		/* control socket, or -1 */
 	pid_t		 pid;		/* the forkserver, or 0 */
 	int		 noreaper;	/* no forkserver ever */
@@ -71,8 +71,10 @@ spawn_init(const char *path, const char *skills)
 {
 	free(sp.path);
 	sp.path = xstrdup(path);
-	free(sp.skills);
-	sp.skills = skills != NULL ? xstrdup(skills) : NULL;
+	free(sp.skills_env);
+	sp.skills_env = NULL;
+	if (skills != NULL)
+		xasprintf(&sp.skills_env, "SKILLBOX_SKILLS_DIR=%s", skills);
 	sp.fd = -1;
 	sp.off = 0;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1) {
@@ -168,7 +170,7 @@ spawn_recv(struct json_object **out, char **cause)
  * for, and the libraries' symbol tables stay out of their memory), and
  * SKILLBOX_SKILLS_DIR, the pack it reads once for all its workers.  The
  * workers get their own environment in place of this one.  Free the
- * array and its last string.
+ * array only: its strings are envp's and sp's.
  */
 static char **
 spawn_fs_env(char *const envp[])
@@ -181,21 +183,8 @@ spawn_fs_env(char *const envp[])
 	env = xcalloc(n + 3, sizeof(*env));
 	memcpy(env, envp, n * sizeof(*env));
 	env[n++] = (char *)"LD_BIND_NOW=1";
-	if (sp.skills != NULL)
-		xasprintf(&env[n], "SKILLBOX_SKILLS_DIR=%s", sp.skills);
+	env[n] = sp.skills_env;
 	return (env);
-}
-
-static void
-spawn_fs_env_free(char **env)
-{
-	size_t	n;
-
-	for (n = 0; env[n] != NULL; n++)
-		;
-	if (sp.skills != NULL)
-		free(env[n - 1]);
-	free(env);
 }
 
 /*
@@ -221,7 +210,7 @@ spawn_fs_start(char *const envp[])
 	}
 	fsenv = spawn_fs_env(envp);
 	sp.pid = spawn_exec(argv, fsenv, pair[1], &cause);
-	spawn_fs_env_free(fsenv);
+	free(fsenv);
 	close(pair[1]);
 	sp.fd = pair[0];
 	if (sp.pid != -1 && spawn_recv(&ready, &cause) == 0 &&
@@ -362,6 +351,6 @@ spawn_fini(void)
 	spawn_fs_close();
 	free(sp.path);
 	sp.path = NULL;
-	free(sp.skills);
-	sp.skills = NULL;
+	free(sp.skills_env);
+	sp.skills_env = NULL;
 }
