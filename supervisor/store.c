@@ -270,8 +270,9 @@ store_doc_cmp(const void *a, const void *b)
 /*
  * Read every job.json in the state directory and hand each to cb, oldest
  * first.  A job.json.tmp (a write cut short, or the version before the
- * last) is removed: the job.json beside it is the last complete version.  Returns the number of
- * jobs handed over, or -1 if the directory cannot be read.
+ * last) is removed: the job.json beside it is the last complete version,
+ * and a finished job needs no spare.  Returns the number of jobs handed
+ * over, or -1 if the directory cannot be read.
  */
 int
 store_load_all(store_load_cb cb, void *arg)

@@ -15,11 +15,11 @@
  * forkserver initialises libcurl once (no handle, only the library and
  * OpenSSL's tables): that too would cost each worker a millisecond.  It
  * also reads the Skills pack ($SKILLBOX_SKILLS_DIR) once, and compresses
- * its part of every job's bundle once: reading, hashing and compressing it
- * was half of a worker's instructions.  A worker uses
- * that copy only when skillboxd's job names the same directory and
- * digest (skillboxd reads the pack once too, so they agree unless the
- * pack changed in between); otherwise it reads the pack itself.
+ * its part of every job's bundle once: reading, hashing and compressing
+ * it was half of a worker's instructions.  A worker uses that copy only
+ * when skillboxd's job names the same directory and digest (skillboxd
+ * reads the pack once too, so they agree unless the pack changed in
+ * between); otherwise it reads the pack itself.
  *
  * The control socket (SOCK_SEQPACKET, fd 3) carries one JSON object per
  * message: {"ready":true} once at start; then requests
