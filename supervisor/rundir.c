@@ -64,7 +64,7 @@ rundir_sweep(const char *base, const char *mine)
 {
 	struct dirent	*de;
 	DIR		*d;
-	char		*dir, *sock;
+	char		*dir;
 
 	if ((d = opendir(base)) == NULL)
 		return;
@@ -74,13 +74,10 @@ rundir_sweep(const char *base, const char *mine)
 		    strlen(RUNDIR_PREFIX) + RUNDIR_RAND)
 			continue;
 		xasprintf(&dir, "%s/%s", base, de->d_name);
-		if (strcmp(dir, mine) != 0 && rundir_stale(dir)) {
-			xasprintf(&sock, "%s/%s", dir, RUNDIR_SOCK);
-			if (unlink(sock) == 0 && rmdir(dir) == 0)
-				log_info("removed %s, left by a skillboxd "
-				    "that was killed", dir);
-			free(sock);
-		}
+		if (strcmp(dir, mine) != 0 && rundir_stale(dir) &&
+		    rundir_remove(dir) == 0)
+			log_info("removed %s, left by a skillboxd that was "
+			    "killed", dir);
 		free(dir);
 	}
 	closedir(d);
@@ -121,8 +118,8 @@ rundir_create(const char *conf, size_t max, char **dirp, char **cause)
 	return (-1);
 }
 
-/* Remove the runtime directory and the socket in it. */
-void
+/* Remove a runtime directory and the socket in it; 0 if it is gone. */
+int
 rundir_remove(const char *dir)
 {
 	char	*sock;
@@ -130,5 +127,5 @@ rundir_remove(const char *dir)
 	xasprintf(&sock, "%s/%s", dir, RUNDIR_SOCK);
 	(void)unlink(sock);
 	free(sock);
-	(void)rmdir(dir);
+	return (rmdir(dir));
 }

@@ -247,7 +247,7 @@ int		 store_read_file(const struct job *, const char *, size_t,
 /* rundir.c */
 #define RUNDIR_SOCK	"workers.sock"
 int		 rundir_create(const char *, size_t, char **, char **);
-void		 rundir_remove(const char *);
+int		 rundir_remove(const char *);
 
 /* worker.c */
 

@@ -215,7 +215,7 @@ worker_fini(void)
 	if (wk.zctx != NULL)
 		zmq_ctx_term(wk.zctx);
 	if (wk.rundir != NULL)
-		rundir_remove(wk.rundir);
+		(void)rundir_remove(wk.rundir);
 	free(wk.rundir);
 	free(wk.endpoint);
 	for (i = 0; wk.envp[i] != NULL; i++)
