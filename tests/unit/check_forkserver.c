@@ -21,9 +21,9 @@
 #include "bundle.h"
 #include "forkserver.h"
 #include "json.h"
-#include "skills.h"
 #include "xmalloc.h"
 #include "check_worker.h"
+#include "repo_pack.h"
 
 #define FS_FD	3
 
@@ -56,18 +56,13 @@ fs_test_main(int argc, char **argv)
 static void
 setup(void)
 {
-	const char	*top = getenv("abs_top_srcdir");
-	struct skills	*sk = NULL;
-	char		*cause = NULL, msg[256];
+	char		*dir, msg[256];
 	int		 pair[2];
 	ssize_t		 n;
 
-	snprintf(skills_dir, sizeof(skills_dir), "%s/skills",
-	    top != NULL ? top : SRCDIR);
-	ck_assert_msg(skills_load(skills_dir, NULL, &sk, &cause) == 0, "%s",
-	    cause);
-	snprintf(digest, sizeof(digest), "%s", skills_digest(sk));
-	skills_free(&sk);
+	dir = repo_pack(digest, sizeof(digest));
+	snprintf(skills_dir, sizeof(skills_dir), "%s", dir);
+	free(dir);
 	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair), 0);
 	if ((fs_pid = fork()) == 0) {

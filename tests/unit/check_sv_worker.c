@@ -21,9 +21,9 @@
 
 #include "json.h"
 #include "proto.h"
-#include "skills.h"
 #include "xmalloc.h"
 #include "check_supervisor.h"
+#include "repo_pack.h"
 #include "tmpdir.h"
 
 #define SPEC	"{\"repo\":{\"url\":\"https://example.com/r.git\"}," \
@@ -263,14 +263,8 @@ peer_pump(void *s, int ms)
 static void
 pack_of_repo(char *digest, size_t len)
 {
-	const char	*top = getenv("abs_top_srcdir");
-	struct skills	*sk = NULL;
-	char		*pack, *cause = NULL;
+	char	*pack = repo_pack(digest, len);
 
-	xasprintf(&pack, "%s/skills", top != NULL ? top : SRCDIR);
-	ck_assert_msg(skills_load(pack, NULL, &sk, &cause) == 0, "%s", cause);
-	snprintf(digest, len, "%s", skills_digest(sk));
-	skills_free(&sk);
 	pack_init(pack);
 	free(pack);
 }
