@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -268,6 +269,25 @@ collect_envs(struct pipeline *p)
 }
 
 /*
+ * A file without a name for the downloaded tarball: in memory (at most
+ * PIPE_COLLECT_MAX, usually a few kilobytes), or where memfd is not
+ * allowed, an unnamed file in the job directory.  The memfd costs the
+ * state directory's file system nothing: on ext4 without a journal, an
+ * inode made and freed for every job is then stepped over by every file
+ * made there in the next minute, skillboxd's own included.
+ */
+int
+collect_spool(int dirfd)
+{
+	int	fd;
+
+	if ((fd = memfd_create("skillbox-collect", MFD_CLOEXEC)) != -1 ||
+	    (errno != ENOSYS && errno != EPERM))
+		return (fd);
+	return (openat(dirfd, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600));
+}
+
+/*
  * Collect the job's results: pack in the sandbox, download once, unpack
  * into the job directory.  A failure here fails the job, but whatever was
  * unpacked is kept.
@@ -276,7 +296,7 @@ int
 collect_run(struct pipeline *p)
 {
 	struct json_object	*envs;
-	char			*cause = NULL, *tmp = NULL;
+	char			*cause = NULL;
 	int			 rc, dirfd = -1, fd = -1;
 	uint64_t		 got;
 
@@ -304,13 +324,11 @@ collect_run(struct pipeline *p)
 		    strerror(errno));
 		goto fail;
 	}
-	xasprintf(&tmp, "%s/.collect.tar.gz", p->p_job->wj_job_dir);
-	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1) {
-		xasprintf(&cause, "%s: %s", tmp, strerror(errno));
+	if ((fd = collect_spool(dirfd)) == -1) {
+		xasprintf(&cause, "%s: no file to download into: %s",
+		    p->p_job->wj_job_dir, strerror(errno));
 		goto fail;
 	}
-	(void)unlink(tmp);
 	if ((rc = envd_download_fd(p->p_envd, SANDBOX_COLLECTED, 0,
 	    PIPE_COLLECT_MAX, fd, &got, &cause)) != 0) {
 		if (rc == 1)
@@ -322,14 +340,12 @@ collect_run(struct pipeline *p)
 		goto fail;
 	close(fd);
 	close(dirfd);
-	free(tmp);
 	return (0);
 fail:
 	if (fd != -1)
 		close(fd);
 	if (dirfd != -1)
 		close(dirfd);
-	free(tmp);
 	pipe_fail(p, JOB_FAILED, "cannot collect the results: %s",
 	    cause != NULL ? cause : "unknown error");
 	free(cause);

@@ -134,6 +134,7 @@ void	 agent_cancel(struct pipeline *);
 
 /* collect.c */
 int	 collect_run(struct pipeline *);
+int	 collect_spool(int);
 int	 collect_unpack(struct pipeline *, int, int, char **);
 
 /* verify.c */

@@ -4,7 +4,16 @@
  */
 #include "config.h"
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +263,83 @@ START_TEST(test_collect_bad_content)
 }
 END_TEST
 
+/* How many entries other than . and .. the directory has. */
+static int
+dir_entries(const char *dir)
+{
+	struct dirent	*de;
+	DIR		*d = opendir(dir);
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return (n);
+}
+
+/* The spool takes a tarball and gives it back, and is nowhere in dir. */
+static void
+spool_round_trip(const char *dir)
+{
+	char	 got[8];
+	int	 dfd = job_dir(dir), fd = collect_spool(dfd);
+
+	ck_assert_int_ne(fd, -1);
+	ck_assert_int_eq(write(fd, "tarball", 7), 7);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+	ck_assert_int_eq(read(fd, got, sizeof(got)), 7);
+	ck_assert_int_eq(memcmp(got, "tarball", 7), 0);
+	ck_assert_int_eq(dir_entries(dir), 0);
+	ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+	close(fd);
+	close(dfd);
+}
+
+/* Refuse memfd_create with EPERM from now on, as a seccomp policy may. */
+static int
+deny_memfd(void)
+{
+	struct sock_filter	 f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_memfd_create, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog	 prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1)
+		return (-1);
+	return (syscall(SYS_memfd_create, "x", 0) == -1 && errno == EPERM ?
+	    0 : -1);
+}
+
+/*
+ * The downloaded tarball leaves no file behind: in memory, or where
+ * memfd_create is refused, in an unnamed file of the job directory.
+ */
+START_TEST(test_collect_spool)
+{
+	char	*dir = test_tmpdir();
+	pid_t	 pid;
+	int	 st;
+
+	spool_round_trip(dir);
+	if ((pid = fork()) == 0) {
+		if (deny_memfd() == -1)
+			_exit(2);
+		spool_round_trip(dir);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	    "without memfd_create: status %d", st);
+	test_rmdir(dir);
+}
+END_TEST
+
 Suite *
 collect_suite(void)
 {
@@ -268,6 +354,7 @@ collect_suite(void)
 	tcase_add_test(tc, test_collect_no_overwrite);
 	tcase_add_test(tc, test_collect_diff_cap);
 	tcase_add_test(tc, test_collect_bad_content);
+	tcase_add_test(tc, test_collect_spool);
 	suite_add_tcase(s, tc);
 	return (s);
 }
