@@ -22,8 +22,11 @@
 // TOTAL (200), GET_CALLS (2000), CONCURRENCY (50), BATCHES (4), RATE_JOBS
 // (200), RATE_MAX_JOBS (8); SKILLBOX_PEER_BENCH, where the peers' drivers
 // are (default: ../shared/bench beside the source tree); SKILLBOX_DEPS,
-// the pinned npm packages.  TMPDIR decides the filesystem that the state
-// directory and the sandboxes live on.
+// the pinned npm packages.  TMPDIR decides the file system of skillboxd's
+// state directory; SANDBOX_TMPDIR (default /dev/shm) that of e2b-local's
+// sandboxes.
+
+import os from 'node:os';
 
 import { e2bLocalPath } from '../integration/lib/e2b-local.mjs';
 import { skillboxdPath } from '../integration/lib/skillboxd.mjs';
@@ -32,6 +35,7 @@ import { need, peerDir, sanitized } from './bench.mjs';
 import { benchHeld, benchPipeline, benchRate } from './mcp-load.mjs';
 import { benchServers } from './mcp-servers.mjs';
 import { printReport } from './mcp-report.mjs';
+import { sandboxTmpdir } from './stack.mjs';
 
 const num = (name, def) => Number(process.env[name] || def);
 const cfg = {
@@ -59,7 +63,8 @@ if (!peer) {
     'a copy of shared/bench): "servers" and "pipeline" are skipped');
 }
 const report = { bench: 'mcp', runs: cfg.runs, sanitized:
-  sanitized(skillboxdPath) || sanitized(workerPath()), peer_bench: peer };
+  sanitized(skillboxdPath) || sanitized(workerPath()), peer_bench: peer,
+  dirs: { state: os.tmpdir(), sandboxes: sandboxTmpdir() } };
 if (report.sanitized) {
   console.log('warning: skillboxd or the worker is built with sanitizers; ' +
     'the figures mean little (configure without --enable-sanitizers)');

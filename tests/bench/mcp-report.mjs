@@ -143,6 +143,8 @@ export function printReport(report) {
   }
   console.log(`\nmin / median / max over ${report.runs} runs; ratios are ` +
     'taken per run (skillbox / peer)');
+  console.log(`state directories in ${report.dirs.state}, e2b-local's ` +
+    `sandboxes in ${report.dirs.sandboxes}`);
   console.log(lines.join('\n'));
   console.log(JSON.stringify(report));
 }

@@ -2,7 +2,8 @@
 // template, and skillboxd with the real skillbox-worker driven by raw
 // JSON-RPC lines over stdio (as lean a client as the peers' drivers).
 
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import { startE2bLocal } from '../integration/lib/e2b-local.mjs';
@@ -52,10 +53,27 @@ export function familyCpu(pid) {
       f.children };
 }
 
+// Where e2b-local's sandboxes live: SANDBOX_TMPDIR, else /dev/shm where
+// there is one.  E2B's sandboxes are remote: the files the stand-in's
+// sandboxes make and delete for every job (a clone, a bundle, the agent's
+// home) must not land on the state directory's file system, where ext4
+// without a journal makes every later file creation step over the freed
+// inodes and would charge skillboxd for the stand-in's work.
+export function sandboxTmpdir() {
+  if (process.env.SANDBOX_TMPDIR) return process.env.SANDBOX_TMPDIR;
+  try {
+    accessSync('/dev/shm', constants.W_OK);
+    return '/dev/shm';
+  } catch {
+    return os.tmpdir();
+  }
+}
+
 // e2b-local serving the benchmark template as "claude".
 export async function startLocal() {
   template = template || benchTemplate();
-  return startE2bLocal({ templates: { claude: template } });
+  return startE2bLocal({ templates: { claude: template },
+    tmpdir: sandboxTmpdir() });
 }
 
 // A job spec: the fake clone, and the agent's scenario when given.

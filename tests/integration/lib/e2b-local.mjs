@@ -122,9 +122,11 @@ export class E2bLocal {
 }
 
 // Start e2b-local; resolves once it prints "LISTENING <port>".
-export async function startE2bLocal({ templates = {}, apiKey, verbose = false } = {}) {
+// Its sandboxes live under a new directory in tmpdir.
+export async function startE2bLocal({ templates = {}, apiKey, verbose = false,
+  tmpdir = os.tmpdir() } = {}) {
   const key = apiKey || `e2b_${randomBytes(12).toString('hex')}`;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'e2bl-'));
+  const dir = mkdtempSync(path.join(tmpdir, 'e2bl-'));
   chmodSync(dir, 0o711);	// the sandbox user must reach the state below
   const args = ['--listen', '127.0.0.1:0', '--api-key', key,
     '--state', path.join(dir, 'state')];
