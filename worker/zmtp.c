@@ -11,10 +11,13 @@
  * each way, then length-prefixed frames.
  *
  * Messages wait until the peer's READY is in (libzmq takes a message
- * before its own READY is out as a protocol error), then are queued in a
- * bufferevent and written as the socket takes it; zmtp_flush() writes
- * what is left, bounded, before the worker exits, so its last message
- * (the result) is never dropped.  The end of
+ * before its own READY is out as a protocol error).  Then those sent in
+ * one turn of the loop are written together once it has run its
+ * callbacks, and only what the socket does not take is queued in the
+ * bufferevent: queued at once, each burst would cost two changes of what
+ * the loop watches and one more turn.  zmtp_flush() writes what is left,
+ * bounded, before the worker exits, so its last message (the result) is
+ * never dropped.  The end of
  * the connection is the end of the link: the supervisor never reconnects
  * a worker, and a ROUTER that closes it is gone or refusing the worker.
  */
@@ -52,7 +55,8 @@ enum zmtp_state {
 
 struct zmtp {
 	struct bufferevent	*z_bev;
-	struct evbuffer		*z_held;	/* sent before the peer's READY */
+	struct evbuffer		*z_held;	/* not yet given to z_bev */
+	struct event		*z_send;	/* writes z_held once open */
 	struct event		*z_retry;
 	struct sockaddr_un	 z_sun;
 	size_t			 z_max;		/* largest frame taken */
@@ -66,6 +70,7 @@ struct zmtp {
 
 static int	zmtp_try(struct zmtp *, char **);
 static void	zmtp_retry_cb(int, short, void *);
+static void	zmtp_send_cb(int, short, void *);
 static void	zmtp_read_cb(struct bufferevent *, void *);
 static void	zmtp_event_cb(struct bufferevent *, short, void *);
 static int	zmtp_step(struct zmtp *, struct evbuffer *, char **);
@@ -280,8 +285,10 @@ zmtp_connect(struct event_base *base, const char *endpoint, const char *id,
 	z->z_max = max;
 	z->z_bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	z->z_held = evbuffer_new();
+	z->z_send = event_new(base, -1, 0, zmtp_send_cb, z);
 	z->z_retry = evtimer_new(base, zmtp_retry_cb, z);
-	if (z->z_bev == NULL || z->z_held == NULL || z->z_retry == NULL)
+	if (z->z_bev == NULL || z->z_held == NULL || z->z_send == NULL ||
+	    z->z_retry == NULL)
 		fatalx("%s: out of memory", __func__);
 	bufferevent_setcb(z->z_bev, zmtp_read_cb, NULL, zmtp_event_cb, z);
 	zmtp_greeting(g);
@@ -367,8 +374,29 @@ zmtp_send(struct zmtp *z, const void *data, size_t len)
 		errno = ENOBUFS;
 		return (-1);
 	}
-	zmtp_add_frame(z->z_state == Z_OPEN ? out : z->z_held, 0, data, len);
+	zmtp_add_frame(z->z_held, 0, data, len);
+	if (z->z_state == Z_OPEN)
+		event_active(z->z_send, EV_TIMEOUT, 1);
 	return (0);
+}
+
+/*
+ * Write the messages of this turn of the loop, straight to the socket if
+ * nothing is queued before them; the bufferevent gets the rest, and any
+ * error with it.
+ */
+static void
+zmtp_send_cb(int fd, short what, void *arg)
+{
+	struct zmtp	*z = arg;
+	struct evbuffer	*out = bufferevent_get_output(z->z_bev);
+
+	if (z->z_state != Z_OPEN)
+		return;
+	if (evbuffer_get_length(out) == 0)
+		(void)evbuffer_write(z->z_held, bufferevent_getfd(z->z_bev));
+	if (evbuffer_get_length(z->z_held) > 0)
+		evbuffer_add_buffer(out, z->z_held);
 }
 
 /*
@@ -408,6 +436,8 @@ zmtp_flush_step(struct zmtp *z, struct evbuffer *out)
 	struct evbuffer	*in = bufferevent_get_input(z->z_bev);
 	int		 fd = bufferevent_getfd(z->z_bev), n;
 
+	if (z->z_state == Z_OPEN)
+		evbuffer_add_buffer(out, z->z_held);
 	if (evbuffer_get_length(out) + evbuffer_get_length(z->z_held) == 0)
 		return (0);
 	if (z->z_state == Z_LOST || fd == -1) {
@@ -448,6 +478,8 @@ zmtp_free(struct zmtp **zp)
 		bufferevent_free(z->z_bev);
 	if (z->z_held != NULL)
 		evbuffer_free(z->z_held);
+	if (z->z_send != NULL)
+		event_free(z->z_send);
 	if (z->z_retry != NULL)
 		event_free(z->z_retry);
 	free(z->z_why);

@@ -318,6 +318,47 @@ START_TEST(test_zmtp_late_router_and_flush)
 }
 END_TEST
 
+/*
+ * Bursts far bigger than the socket takes: what the first write leaves
+ * is queued, the next burst goes behind it, and the ROUTER gets every
+ * message whole and in order.
+ */
+START_TEST(test_zmtp_burst_order)
+{
+	struct peer	 p;
+	struct zmtp	*z;
+	char		 id[64], *msg, *body;
+	size_t		 len = 200 * 1024;
+	int		 i, n;
+
+	peer_open(&p);
+	z = peer_dealer(&p, p.endpoint, "j-8", MAXMSG);
+	msg = xmalloc(len);
+	body = xmalloc(len + 1);
+	ck_assert_int_eq(zmtp_send(z, "open", 4), 0);
+	ck_assert_int_eq(router_recv(&p, id, sizeof(id), body, len), 4);
+	for (i = 0; i < 40; i++) {
+		memset(msg, 'a' + i % 26, len);
+		memcpy(msg, &i, sizeof(i));
+		ck_assert_int_eq(zmtp_send(z, msg, len), 0);
+		if (i == 19)
+			peer_spin(&p, 1);
+	}
+	for (i = 0; i < 40; i++) {
+		n = router_recv(&p, id, sizeof(id), body, len + 1);
+		ck_assert_int_eq(n, (int)len);
+		ck_assert_int_eq(memcmp(body, &i, sizeof(i)), 0);
+		ck_assert_int_eq(body[len - 1], 'a' + i % 26);
+	}
+	ck_assert_int_eq(zmtp_flush(z, 1000), 0);
+	ck_assert_ptr_null(p.lost);
+	zmtp_free(&z);
+	free(msg);
+	free(body);
+	peer_close(&p);
+}
+END_TEST
+
 /* The ROUTER going away is the end of the link, said once. */
 START_TEST(test_zmtp_router_gone)
 {
@@ -597,6 +638,7 @@ zmtp_suite(void)
 	tcase_add_test(tc, test_zmtp_ready);
 	tcase_add_test(tc, test_zmtp_libzmq_router);
 	tcase_add_test(tc, test_zmtp_late_router_and_flush);
+	tcase_add_test(tc, test_zmtp_burst_order);
 	tcase_add_test(tc, test_zmtp_router_gone);
 	tcase_add_test(tc, test_zmtp_bad_peers);
 	tcase_add_test(tc, test_zmtp_flush_before_ready);
