@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "evbase.h"
 #include "log.h"
 #include "redact.h"
 #include "skillboxd.h"
@@ -145,22 +146,15 @@ sv_signal_cb(int sig, short what, void *arg)
 static struct event_base *
 sv_base(void)
 {
-	struct event_config	*ec;
-	struct event_base	*base;
-	struct stat		 sb;
-	int			 fd;
+	struct stat	sb;
+	int		fd, flags = 0;
 
-	ec = event_config_new();
 	for (fd = 0; fd <= 1; fd++)
 		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
-			event_config_avoid_method(ec, "epoll");
+			flags |= EVBASE_NO_EPOLL;
 	if (!sv.serve_stdio)
-		event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	base = event_base_new_with_config(ec);
-	event_config_free(ec);
-	if (base == NULL)
-		fatalx("cannot create the event base");
-	return (base);
+		flags |= EVBASE_CHANGELIST;
+	return (evbase_new(flags));
 }
 
 /*

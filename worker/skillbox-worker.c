@@ -18,6 +18,7 @@
 #include "forkserver.h"
 #include "json.h"
 #include "link.h"
+#include "evbase.h"
 #include "log.h"
 #include "pipeline.h"
 #include "redact.h"
@@ -44,7 +45,6 @@ static int	worker_take_job(struct worker *, struct json_object *);
 static int	worker_standalone(struct worker *, const char *, const char *,
 		    const char *);
 static int	worker_connected(struct worker *, const char *, const char *);
-static struct event_base *worker_base(void);
 static int	worker_main(int, char **);
 
 static void
@@ -220,30 +220,6 @@ worker_connected(struct worker *w, const char *endpoint, const char *id)
 	return (w->w_exit);
 }
 
-/*
- * The worker's event base.  epoll changes are batched until the loop
- * waits: curl changes what a socket is watched for at every turn of a
- * transfer, which libevent would otherwise send to the kernel as a
- * delete and an add.  Safe because no watched descriptor shares its file
- * with another (libevent's caveat about dup): curl's sockets, the link's
- * and libevent's own signal socket.
- */
-static struct event_base *
-worker_base(void)
-{
-	struct event_config	*ec;
-	struct event_base	*base;
-
-	if ((ec = event_config_new()) == NULL)
-		fatalx("event_config_new");
-	event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-	base = event_base_new_with_config(ec);
-	event_config_free(ec);
-	if (base == NULL)
-		fatalx("cannot create the event base");
-	return (base);
-}
-
 /* One worker: parse the arguments, get the job, run it. */
 static int
 worker_main(int argc, char **argv)
@@ -306,7 +282,13 @@ worker_main(int argc, char **argv)
 	log_setredact(redact);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&w, 0, sizeof(w));
-	w.w_base = worker_base();
+	/*
+	 * epoll changes are batched until the loop waits: curl changes what
+	 * a socket is watched for at every turn of a transfer.  No watched
+	 * descriptor shares its file: curl's sockets, the link's, libevent's
+	 * own signal socket.
+	 */
+	w.w_base = evbase_new(EVBASE_CHANGELIST);
 	sigterm = evsignal_new(w.w_base, SIGTERM, worker_signal_cb, &w);
 	sigint = evsignal_new(w.w_base, SIGINT, worker_signal_cb, &w);
 	evsignal_add(sigterm, NULL);

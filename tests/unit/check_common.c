@@ -17,6 +17,7 @@ main(void)
 	srunner_add_suite(sr, clock_suite());
 	srunner_add_suite(sr, dir_suite());
 	srunner_add_suite(sr, envelope_suite());
+	srunner_add_suite(sr, evbase_suite());
 	srunner_add_suite(sr, frontmatter_suite());
 	srunner_add_suite(sr, jobspec_suite());
 	srunner_add_suite(sr, json_suite());

@@ -10,6 +10,7 @@ Suite	*clean_suite(void);
 Suite	*clock_suite(void);
 Suite	*dir_suite(void);
 Suite	*envelope_suite(void);
+Suite	*evbase_suite(void);
 Suite	*frontmatter_suite(void);
 Suite	*jobspec_suite(void);
 Suite	*json_suite(void);
