@@ -159,6 +159,14 @@ process.on('exit', () => {
   for (const d of stages) rmSync(d, { recursive: true, force: true });
 });
 
+// Remove dir when the benchmark ends, not now: on ext4 without a journal
+// every file created in the next minute or more steps over each inode
+// freed, so removing a run's state directory (a thousand inodes) would
+// charge the next run's saves for it.
+export function removeAtExit(dir) {
+  stages.add(dir);
+}
+
 // A scratch directory holding copies of the named driver scripts (as the
 // peers' own runners do) next to a node_modules link to the pinned
 // packages, so that their bare imports resolve.  Returns its path.

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { startE2bLocal } from '../integration/lib/e2b-local.mjs';
 import { rawServer, scratch } from '../integration/lib/skillboxd.mjs';
 import { srcdir, workerPath } from '../integration/lib/worker.mjs';
-import { benchTemplate, children, cpu, sleep } from './bench.mjs';
+import { benchTemplate, children, cpu, removeAtExit, sleep } from './bench.mjs';
 
 // What every benchmark job clones: the template's git fakes it.
 export const REPO_URL = 'https://git.example.invalid/org/repo.git';
@@ -170,9 +170,10 @@ class Skillbox {
   }
 
   // Stop (stdin EOF: running jobs are cancelled, their sandboxes killed).
+  // The state directory goes when the benchmark ends (removeAtExit).
   async stop() {
     const st = await this.srv.end();
-    this.s.cleanup();
+    removeAtExit(this.s.dir);
     return st;
   }
 }
