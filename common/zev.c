@@ -1,4 +1,16 @@
-/* The ZeroMQ <-> libevent bridge. */
+/*
+ * The ZeroMQ <-> libevent bridge.
+ *
+ * ZMQ_FD becomes readable when commands reach the socket's mailbox, and
+ * only libzmq's processing of those commands rearms it: a receive that
+ * fails with EAGAIN processes them all, while a send, or a receive that
+ * takes a message, may process some.  So the socket counts as drained only
+ * while the last thing done with it was a receive that found nothing;
+ * whenever it is not, the watcher is made to fire on the next pass
+ * (event_active, no system call) and the callback receives until it finds
+ * nothing.  Asking ZMQ_EVENTS after every message instead cost a poll()
+ * and a getpid() each time.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -17,9 +29,12 @@ struct zev {
 	struct event	*z_ev;
 	zev_cb		 z_cb;
 	void		*z_arg;
+	int		 z_drained;	/* the last receive found nothing */
+	int		 z_in_cb;
 };
 
 static void	zev_ready_cb(int, short, void *);
+static void	zev_undrained(struct zev *);
 
 /* Watch sock on base; cb runs whenever a message may be received. */
 struct zev *
@@ -39,7 +54,7 @@ zev_new(struct event_base *base, void *sock, zev_cb cb, void *arg)
 	if (z->z_ev == NULL || event_add(z->z_ev, NULL) == -1)
 		fatalx("%s: cannot watch the ZeroMQ fd", __func__);
 	/* Messages may have queued before the watch began. */
-	zev_check(z);
+	zev_undrained(z);
 	return (z);
 }
 
@@ -62,16 +77,15 @@ zev_socket(struct zev *z)
 	return (z->z_sock);
 }
 
-/* If input is pending, make the watcher fire on the next loop pass. */
-void
-zev_check(struct zev *z)
+/*
+ * Input may be pending with no edge to come: have the callback run on the
+ * next pass, or, from inside it, once it returns.
+ */
+static void
+zev_undrained(struct zev *z)
 {
-	int	events;
-	size_t	len = sizeof(events);
-
-	if (zmq_getsockopt(z->z_sock, ZMQ_EVENTS, &events, &len) == -1)
-		return;
-	if (events & ZMQ_POLLIN)
+	z->z_drained = 0;
+	if (!z->z_in_cb)
 		event_active(z->z_ev, EV_READ, 0);
 }
 
@@ -79,19 +93,19 @@ static void
 zev_ready_cb(int fd, short what, void *arg)
 {
 	struct zev	*z = arg;
-	int		 events;
-	size_t		 len = sizeof(events);
 
-	if (zmq_getsockopt(z->z_sock, ZMQ_EVENTS, &events, &len) == -1 ||
-	    !(events & ZMQ_POLLIN))
-		return;
+	z->z_in_cb = 1;
 	z->z_cb(z, z->z_arg);
+	z->z_in_cb = 0;
+	if (!z->z_drained)	/* it stopped early, or sent since */
+		event_active(z->z_ev, EV_READ, 0);
 }
 
 /*
  * Receive one whole message without blocking.  Returns the number of
  * parts, 0 if nothing is pending, -1 on error.  A message of more than
- * ZEV_MAXPARTS parts is drained and refused with EPROTO.
+ * ZEV_MAXPARTS parts is drained and refused with EPROTO.  Any other error
+ * is the socket's end, and counts as drained: nothing will come.
  */
 int
 zev_recv(struct zev *z, struct zev_msg *m)
@@ -129,7 +143,10 @@ out:
 			zmq_msg_close(&m->zm_parts[--n]);
 		m->zm_nparts = 0;
 	}
-	zev_check(z);
+	if (r > 0 || extra)
+		zev_undrained(z);
+	else
+		z->z_drained = 1;
 	return (r);
 }
 
@@ -150,17 +167,13 @@ int
 zev_send(struct zev *z, const void *id, size_t idlen, const void *data,
     size_t len)
 {
-	int	r = 0, saved = 0;
+	int	r = 0;
 
 	if (id != NULL && zmq_send(z->z_sock, id, idlen,
 	    ZMQ_DONTWAIT | ZMQ_SNDMORE) == -1)
 		r = -1;
 	if (r == 0 && zmq_send(z->z_sock, data, len, ZMQ_DONTWAIT) == -1)
 		r = -1;
-	if (r == -1)
-		saved = errno;
-	zev_check(z);		/* may change errno */
-	if (r == -1)
-		errno = saved;
+	zev_undrained(z);	/* the send may have taken the mailbox's news */
 	return (r);
 }

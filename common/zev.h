@@ -1,9 +1,10 @@
 /*
- * A ZeroMQ socket driven by libevent.  ZMQ_FD is edge-triggered and says
- * only "look at ZMQ_EVENTS": zev watches it, calls back while input is
- * pending, and re-checks ZMQ_EVENTS after every send and receive it does,
- * so that no message is left waiting for an edge that will not come.  The
- * fd itself is never read, written or closed.
+ * A ZeroMQ socket driven by libevent.  ZMQ_FD is edge-triggered: zev
+ * watches it and calls back whenever input may be pending, including
+ * after every send and every receive that found a message, so that no
+ * message is left waiting for an edge that will not come.  The callback
+ * receives with zev_recv until it returns 0 (or is called again on the
+ * next pass).  The fd itself is never read, written or closed.
  */
 #ifndef SKILLBOX_ZEV_H
 #define SKILLBOX_ZEV_H
@@ -32,6 +33,5 @@ int		 zev_recv(struct zev *, struct zev_msg *);
 int		 zev_send(struct zev *, const void *, size_t, const void *,
 		     size_t);
 void		 zev_msg_close(struct zev_msg *);
-void		 zev_check(struct zev *);
 
 #endif /* SKILLBOX_ZEV_H */

@@ -16,6 +16,7 @@ struct peer {
 	int			 got;
 	int			 want;
 	int			 echo;		/* reply to each message */
+	int			 one;		/* take one message a call */
 	char			 last[64];
 };
 
@@ -40,6 +41,8 @@ peer_cb(struct zev *z, void *arg)
 		zev_msg_close(&m);
 		if (++p->got == p->want)
 			event_base_loopbreak(p->base);
+		if (p->one)
+			break;
 	}
 }
 
@@ -49,39 +52,81 @@ timeout_cb(int fd, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
+/* A PAIR a, bound on endpoint ep, and its peer b. */
+static void *
+pair_open(void *ctx, const char *ep, void **b)
+{
+	void	*a = zmq_socket(ctx, ZMQ_PAIR);
+
+	*b = zmq_socket(ctx, ZMQ_PAIR);
+	ck_assert_int_eq(zmq_bind(a, ep), 0);
+	ck_assert_int_eq(zmq_connect(*b, ep), 0);
+	return (a);
+}
+
+/* Run p's loop until it has all it wants, or for at most 5 s. */
+static void
+peer_run(struct peer *p)
+{
+	struct timeval	 tv = { 5, 0 };
+	struct event	*tmo = evtimer_new(p->base, timeout_cb, p->base);
+
+	evtimer_add(tmo, &tv);
+	event_base_dispatch(p->base);
+	event_free(tmo);
+}
+
+/* Free p's watcher, the pair, the context and the base. */
+static void
+pair_close(struct peer *p, void *ctx, void *a, void *b)
+{
+	zev_free(&p->z);
+	ck_assert_ptr_null(p->z);
+	zmq_close(a);
+	zmq_close(b);
+	zmq_ctx_term(ctx);
+	event_base_free(p->base);
+}
+
 /* Messages sent before the watch starts are still delivered. */
 START_TEST(test_zev_queued_before_watch)
 {
-	struct event_base	*base = event_base_new();
-	struct peer		 p = { .base = base, .want = 50 };
-	struct event		*tmo;
-	struct timeval		 tv = { 5, 0 };
-	void			*ctx = zmq_ctx_new(), *a, *b;
-	char			 msg[16];
-	int			 i;
+	struct peer	 p = { .base = event_base_new(), .want = 50 };
+	void		*ctx = zmq_ctx_new(), *a, *b;
+	char		 msg[16];
+	int		 i;
 
-	a = zmq_socket(ctx, ZMQ_PAIR);
-	b = zmq_socket(ctx, ZMQ_PAIR);
-	ck_assert_int_eq(zmq_bind(a, "inproc://zev1"), 0);
-	ck_assert_int_eq(zmq_connect(b, "inproc://zev1"), 0);
+	a = pair_open(ctx, "inproc://zev1", &b);
 	for (i = 0; i < 50; i++) {
 		snprintf(msg, sizeof(msg), "m%d", i);
 		ck_assert_int_ge(zmq_send(b, msg, strlen(msg), 0), 0);
 	}
-	p.z = zev_new(base, a, peer_cb, &p);
+	p.z = zev_new(p.base, a, peer_cb, &p);
 	ck_assert_ptr_nonnull(p.z);
-	tmo = evtimer_new(base, timeout_cb, base);
-	evtimer_add(tmo, &tv);
-	event_base_dispatch(base);
+	peer_run(&p);
 	ck_assert_int_eq(p.got, 50);
 	ck_assert_str_eq(p.last, "m49");
-	event_free(tmo);
-	zev_free(&p.z);
-	ck_assert_ptr_null(p.z);
-	zmq_close(a);
-	zmq_close(b);
-	zmq_ctx_term(ctx);
-	event_base_free(base);
+	pair_close(&p, ctx, a, b);
+}
+END_TEST
+
+/*
+ * A callback that stops after one message is called again for the rest:
+ * no edge will come for messages already in.
+ */
+START_TEST(test_zev_one_per_call)
+{
+	struct peer	 p = { .base = event_base_new(), .want = 30, .one = 1 };
+	void		*ctx = zmq_ctx_new(), *a, *b;
+	int		 i;
+
+	a = pair_open(ctx, "inproc://zev4", &b);
+	p.z = zev_new(p.base, a, peer_cb, &p);
+	for (i = 0; i < 30; i++)
+		ck_assert_int_ge(zmq_send(b, "m", 1, 0), 0);
+	peer_run(&p);
+	ck_assert_int_eq(p.got, 30);
+	pair_close(&p, ctx, a, b);
 }
 END_TEST
 
@@ -159,6 +204,7 @@ zev_suite(void)
 	TCase	*tc = tcase_create("core");
 
 	tcase_add_test(tc, test_zev_queued_before_watch);
+	tcase_add_test(tc, test_zev_one_per_call);
 	tcase_add_test(tc, test_zev_router_dealer_pingpong);
 	tcase_add_test(tc, test_zev_too_many_parts);
 	suite_add_tcase(s, tc);
