@@ -32,6 +32,7 @@
 #include "xmalloc.h"
 
 #define COLLECT_SMALL_MAX	(1024 * 1024)	/* numstat, result.json */
+#define COLLECT_SPOOL		".collect.tar.gz" /* without memfd */
 
 static int	collect_clean_name(const char *, const char **);
 static int	collect_open(int, const char *, char **);
@@ -271,20 +272,29 @@ collect_envs(struct pipeline *p)
 /*
  * A file without a name for the downloaded tarball: in memory (at most
  * PIPE_COLLECT_MAX, usually a few kilobytes), or where memfd is not
- * allowed, an unnamed file in the job directory.  The memfd costs the
- * state directory's file system nothing: on ext4 without a journal, an
- * inode made and freed for every job is then stepped over by every file
- * made there in the next minute, skillboxd's own included.
+ * allowed, a file in the job directory unlinked at once.  The memfd costs
+ * the state directory's file system nothing: on ext4 without a journal,
+ * an inode made and freed for every job is then stepped over by every
+ * file made there in the next minute, skillboxd's own included.
  */
 int
 collect_spool(int dirfd)
 {
-	int	fd;
+	int	fd, saved;
 
 	if ((fd = memfd_create("skillbox-collect", MFD_CLOEXEC)) != -1 ||
 	    (errno != ENOSYS && errno != EPERM))
 		return (fd);
-	return (openat(dirfd, ".", O_RDWR | O_TMPFILE | O_CLOEXEC, 0600));
+	if ((fd = openat(dirfd, COLLECT_SPOOL, O_RDWR | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return (-1);
+	if (unlinkat(dirfd, COLLECT_SPOOL, 0) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return (-1);
+	}
+	return (fd);
 }
 
 /*

@@ -318,7 +318,8 @@ deny_memfd(void)
 
 /*
  * The downloaded tarball leaves no file behind: in memory, or where
- * memfd_create is refused, in an unnamed file of the job directory.
+ * memfd_create is refused, in a file of the job directory unlinked at
+ * once.
  */
 START_TEST(test_collect_spool)
 {
