@@ -17,9 +17,9 @@
  * bufferevent: queued at once, each burst would cost two changes of what
  * the loop watches and one more turn.  zmtp_flush() writes what is left,
  * bounded, before the worker exits, so its last message (the result) is
- * never dropped.  The end of
- * the connection is the end of the link: the supervisor never reconnects
- * a worker, and a ROUTER that closes it is gone or refusing the worker.
+ * never dropped.  The end of the connection is the end of the link: the
+ * supervisor never reconnects a worker, and a ROUTER that closes it is
+ * gone or refusing the worker.
  */
 #include "config.h"
 
