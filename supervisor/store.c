@@ -132,17 +132,25 @@ store_fsync_dir(const char *dir)
 	return (r);
 }
 
-/* Write all of s to a new or truncated file and make it durable. */
+/*
+ * Write s and a newline to a new or truncated file and make it durable.
+ * One write: the line is copied rather than written in two calls.
+ */
 static int
 store_write_file(const char *path, int flags, const char *s, size_t len)
 {
-	int	fd, saved;
+	char	*line;
+	int	 fd, r, saved;
 
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | flags,
 	    0600)) == -1)
 		return (-1);
-	if (write_all(fd, s, len) == -1 || write_all(fd, "\n", 1) == -1 ||
-	    fsync(fd) == -1) {
+	line = xmalloc(len + 1);
+	memcpy(line, s, len);
+	line[len] = '\n';
+	r = write_all(fd, line, len + 1);
+	free(line);
+	if (r == -1 || fsync(fd) == -1) {
 		saved = errno;
 		close(fd);
 		errno = saved;

@@ -78,7 +78,9 @@ reload_one(const char *id, enum job_state st)
 START_TEST(test_store_save_load)
 {
 	struct job	*a, *b;
-	char		 ida[JOB_ID_SIZE], idb[JOB_ID_SIZE];
+	struct buf	 f;
+	char		 ida[JOB_ID_SIZE], idb[JOB_ID_SIZE], *path;
+	int		 truncated;
 
 	a = job_create(sv_test_spec(SPEC), NULL);
 	a->j_created = 1000;
@@ -89,6 +91,16 @@ START_TEST(test_store_save_load)
 	job_save(a);
 	job_save(b);
 	ck_assert_int_eq(job_set_state(a, JOB_FAILED, "no"), 0);
+	/* One line: the document and its newline, nothing else. */
+	path = store_job_path(a, "job.json");
+	buf_init(&f, 1 << 20);
+	ck_assert_int_eq(buf_read_file(&f, path, 1 << 20, &truncated), 0);
+	ck_assert_uint_gt(buf_len(&f), 2);
+	ck_assert_ptr_eq(memchr(buf_str(&f), '\n', buf_len(&f)),
+	    buf_str(&f) + buf_len(&f) - 1);
+	ck_assert_int_eq(buf_str(&f)[0], '{');
+	buf_free(&f);
+	free(path);
 	reload();
 	ck_assert_int_eq(loaded, 2);
 	/* Oldest first, whatever order the directory lists them in. */
